@@ -1,0 +1,56 @@
+// Text <-> token ids for a model: tokenizer.json (BPE, byte-level or SentencePiece-style),
+// tokenizer.model (libsentencepiece) or the vocabulary embedded in a GGUF file.
+// Loaded once; encode/decode are const and safe to call from many threads.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dynamo {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // add_special: apply the post-processor (BOS/EOS as the tokenizer's config says).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_special = true) const = 0;
+  virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const = 0;
+  // The raw bytes one token stands for, before decoder post-processing (for streaming).
+  virtual std::string token_to_piece(int32_t id) const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual bool is_special(int32_t id) const = 0;
+  virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;
+  virtual std::optional<int32_t> bos_id() const = 0;
+  virtual std::vector<int32_t> eos_ids() const = 0;
+  virtual std::string bos_token() const = 0;  // text, for chat templates ("" when none)
+  virtual std::string eos_token() const = 0;
+  virtual std::string chat_template() const = 0;  // "" when the model ships none
+};
+
+// path: a model folder (tokenizer.json / tokenizer.model + tokenizer_config.json), a folder with
+// only tokenizer files, or a .gguf file. Throws ModelError naming the file on failure.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path);
+
+// Turns a stream of token ids into text, emitting only complete UTF-8 and the spacing the decoder
+// would give for the whole sequence: concatenating every push() and finish() equals decode(all ids).
+// One per request; not thread-safe.
+class StreamingDetokenizer {
+ public:
+  StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special = true,
+                       std::vector<int32_t> prompt_context = {});
+  std::string push(int32_t id);
+  std::string finish();
+
+ private:
+  const Tokenizer& tokenizer_;
+  bool skip_special_;
+  std::vector<int32_t> ids_;
+  size_t prefix_offset_ = 0;
+  size_t read_offset_ = 0;
+  std::string emitted_;
+};
+
+}  // namespace dynamo

@@ -1,0 +1,18 @@
+// Registers the "cuda" executor backend and the CUDA device counter with core's registry.
+#include "gpu/register_backend.h"
+
+#include <cuda_runtime.h>
+
+#include "core/executor/executor_registry.h"
+
+namespace dynamo::gpu {
+
+void register_backend() {
+  register_device_counter("cuda", [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+    return n;
+  });
+}
+
+}  // namespace dynamo::gpu
