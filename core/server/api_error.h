@@ -10,7 +10,8 @@ struct ApiError {
   std::string message;
   std::string type = "BadRequestError";
   std::string param;  // the offending field, "" when none
-  std::string code;   // "" -> null
+  std::string code;   // "" -> the status number
+  int retry_after_s = 0;  // > 0: send a Retry-After header (overload)
 
   static ApiError bad_request(std::string message, std::string param = {}) {
     return {400, std::move(message), "BadRequestError", std::move(param), {}};
