@@ -225,8 +225,26 @@ void HttpSession::finish_request(bool close_after) {
   if (counted_) ctx_.active_responses.fetch_sub(1, std::memory_order_acq_rel);
   counted_ = false;
   streaming_ = false;
-  if (close_after || ctx_.draining.load(std::memory_order_acquire)) return close();
+  if (close_after || ctx_.draining.load(std::memory_order_acquire)) return linger_close();
   do_read_header();
+}
+
+void HttpSession::linger_close() {
+  // Half-close and discard what the client still sends (e.g. the rest of a refused body), so the
+  // response is not lost to a reset; give up after a second.
+  if (closed_) return;
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  stream_.expires_after(std::chrono::seconds(1));
+  discard_input();
+}
+
+void HttpSession::discard_input() {
+  stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (ec) return self->close();
+    self->discard_input();
+  });
 }
 
 void HttpSession::watch_disconnect() {

@@ -2,6 +2,7 @@
 // it (whole, or SSE over chunked encoding), then wait for the next one (keep-alive). Everything
 // runs on the connection's strand. A client that goes away mid-request cancels its engine work.
 #pragma once
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void watch_disconnect();
   void stop_watching();
   void close();
+  void linger_close();  // after a response that ends the connection
+  void discard_input();
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -62,6 +65,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   uint64_t watch_generation_ = 0;
   bool watching_ = false;
   bool closed_ = false;
+  std::array<char, 4096> discard_{};
 };
 
 }  // namespace dynamo::server
