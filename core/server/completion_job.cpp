@@ -119,10 +119,7 @@ void CompletionJob::submit_all(boost::asio::any_io_executor strand, std::functio
       std::vector<int32_t> context(ids.end() - std::min<size_t>(ids.size(), 8), ids.end());
       c->detok = std::make_unique<StreamingDetokenizer>(ctx_.tokenizer, request_.skip_special_tokens, std::move(context));
       c->stop = std::make_unique<StopMatcher>(request_.stop, request_.include_stop_str_in_output);
-      if (request_.echo) {
-        c->text = prompts_[p].text;
-        c->text_len = static_cast<int64_t>(c->text.size());
-      }
+      if (request_.echo) c->text = prompts_[p].text;
       choices_.push_back(std::move(c));
     }
   }
@@ -335,6 +332,7 @@ std::pair<int, std::string> CompletionJob::final_response() const {
     o.index = c->index;
     o.text = c->text;
     if (request_.logprobs >= 0) o.logprobs = c->logprobs;
+    if (request_.echo) o.text_offset = static_cast<int64_t>(prompts_[c->prompt].text.size());
     o.finish_reason = c->finish_name;
     o.stop_reason = c->stop_reason;
     outs.push_back(std::move(o));

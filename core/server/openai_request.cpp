@@ -274,12 +274,6 @@ ParseResult parse_chat_request(std::string_view body, const RequestLimits& lim) 
     r.chat_template_kwargs_json = simdjson::minify(*kw);
   }
   TRY(f.bool_into("add_generation_prompt", r.add_generation_prompt));
-  TRY(f.bool_into("continue_final_message", r.continue_final_message));
-  if (r.continue_final_message && r.add_generation_prompt && f.get("add_generation_prompt")) {
-    return ApiError::bad_request("'continue_final_message' and 'add_generation_prompt' cannot both be true",
-                                 "continue_final_message");
-  }
-  if (r.continue_final_message) r.add_generation_prompt = false;
 
   std::optional<bool> logprobs;
   TRY(f.read_bool("logprobs", logprobs));

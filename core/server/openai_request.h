@@ -37,7 +37,6 @@ struct OpenAIRequest {
   std::string tools_json;                 // "" when absent
   std::string chat_template_kwargs_json;  // "" when absent
   bool add_generation_prompt = true;
-  bool continue_final_message = false;
 
   // Completions: exactly one of these is filled, one entry per prompt.
   std::vector<std::string> prompt_texts;

@@ -18,8 +18,7 @@ std::variant<std::vector<PreparedPrompt>, ApiError> prepare_prompts(const Server
   std::vector<PreparedPrompt> prompts;
   try {
     if (r.kind == ApiKind::Chat) {
-      ChatPromptInput in{r.messages_json, r.tools_json, r.chat_template_kwargs_json, r.add_generation_prompt,
-                         r.continue_final_message};
+      ChatPromptInput in{r.messages_json, r.tools_json, r.chat_template_kwargs_json, r.add_generation_prompt};
       auto text = render_chat_prompt(ctx, in);
       if (auto* err = std::get_if<ApiError>(&text)) return *err;
       PreparedPrompt p;

@@ -70,7 +70,7 @@ SimpleResponse tokenize(ServerContext& ctx, std::string_view body) {
   std::string text = req.prompt;
   if (!req.messages_json.empty()) {
     auto rendered = render_chat_prompt(ctx, {req.messages_json, {}, req.chat_template_kwargs_json,
-                                             req.add_generation_prompt, false});
+                                             req.add_generation_prompt});
     if (auto* err = std::get_if<ApiError>(&rendered)) return error_response(*err);
     text = std::move(std::get<std::string>(rendered));
   }

@@ -37,7 +37,6 @@ struct ChatPromptInput {
   std::string_view tools_json;   // "" when none
   std::string_view kwargs_json;  // chat_template_kwargs, "" when none
   bool add_generation_prompt = true;
-  bool continue_final_message = false;
 };
 // Renders the model's chat template. Throws std::exception with a user-facing message on failure.
 using ChatRenderer = std::function<std::string(const ChatPromptInput&)>;
