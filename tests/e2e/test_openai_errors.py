@@ -33,7 +33,7 @@ def error_of(resp, status):
 
 @pytest.mark.parametrize("field,value", [
     ("max_tokens", -1), ("max_tokens", "5"), ("max_tokens", 2**31), ("temperature", 3), ("top_p", 0),
-    ("n", 0), ("n", 10**6), ("top_k", -5), ("seed", 2**64), ("stop", 5), ("logit_bias", {"x": 1}),
+    ("n", 0), ("n", 10**6), ("top_k", -5), ("seed", 2**63), ("stop", 5), ("logit_bias", {"x": 1}),
     ("presence_penalty", 9), ("min_p", -1), ("stop_token_ids", [-1]),
 ])
 def test_bad_field_is_400_naming_it(client, field, value):
