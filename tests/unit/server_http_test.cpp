@@ -34,8 +34,10 @@ struct Fixture {
         server(ctx, false),
         thread([this] { server.run(); }) {}
   ~Fixture() {
-    server.shutdown();
-    thread.join();
+    if (thread.joinable()) {
+      server.shutdown();
+      thread.join();
+    }
     engine.shutdown();
   }
   static ServerOptions with_defaults(ServerOptions o) {
@@ -301,5 +303,41 @@ TEST_CASE("server_http: parallel requests all complete") {
   }
   for (auto& t : threads) t.join();
   CHECK(ok.load() == 8);
+  CHECK(f.ctx.inflight.load() == 0);
+}
+
+TEST_CASE("server_http: graceful shutdown lets in-flight requests finish") {
+  ServerOptions o;
+  Fixture f(o, std::chrono::microseconds(1000));
+  f.ctx.options.shutdown_timeout = std::chrono::seconds(20);
+  test::HttpReply reply;
+  std::thread client([&] { reply = f.post("/v1/completions", R"({"prompt":"a","max_tokens":50,"stream":true})"); });
+  while (f.ctx.inflight.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  f.server.shutdown();
+  f.thread.join();  // run() returns once the request is answered
+  client.join();
+  CHECK(reply.status == 200);
+  std::string finish;
+  sse_text(reply.body, false, &finish);
+  CHECK(finish == "length");
+  CHECK_FALSE(f.server.engine_was_shut_down());
+}
+
+TEST_CASE("server_http: shutdown timeout cancels what is still running") {
+  ServerOptions o;
+  Fixture f(o, std::chrono::microseconds(2000));
+  f.ctx.options.shutdown_timeout = std::chrono::milliseconds(100);
+  test::HttpReply reply;
+  std::thread client([&] { reply = f.post("/v1/completions", R"({"prompt":"a","max_tokens":200})"); });
+  while (f.ctx.inflight.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto t0 = std::chrono::steady_clock::now();
+  f.server.shutdown();
+  f.thread.join();
+  client.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+  CHECK(f.server.engine_was_shut_down());
+  CHECK(reply.status == 200);
+  simdjson::dom::parser p;
+  CHECK(std::string_view(parse(p, reply.body)["choices"].at(0)["finish_reason"]) == "abort");
   CHECK(f.ctx.inflight.load() == 0);
 }
