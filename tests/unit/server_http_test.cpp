@@ -291,10 +291,12 @@ TEST_CASE("server_http: a client that disconnects mid-stream cancels its request
 }
 
 TEST_CASE("server_http: parallel requests all complete") {
-  Fixture f({}, std::chrono::microseconds(100));
+  ServerOptions o;
+  o.http_threads = 3;
+  Fixture f(o, std::chrono::microseconds(100));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&, i] {
       auto r = f.post("/v1/completions", "{\"prompt\":\"w" + std::to_string(i) + "\",\"max_tokens\":20,\"stream\":" +
                                              (i % 2 ? "true" : "false") + "}");
@@ -302,7 +304,7 @@ TEST_CASE("server_http: parallel requests all complete") {
     });
   }
   for (auto& t : threads) t.join();
-  CHECK(ok.load() == 8);
+  CHECK(ok.load() == 16);
   CHECK(f.ctx.inflight.load() == 0);
 }
 
