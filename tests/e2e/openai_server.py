@@ -14,6 +14,7 @@ SOURCE_DIR = os.environ.get("DYNAMO_SOURCE_DIR", os.path.abspath(os.path.join(os
 BIN = os.environ.get("DYNAMO_SERVE_BIN", os.path.join(SOURCE_DIR, "build", "dynamo-serve"))
 DEFAULT_MODEL = os.path.join(SOURCE_DIR, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 DEVICE = os.environ.get("DYNAMO_E2E_DEVICE", "cpu")
+EXTRA_ARGS = os.environ.get("DYNAMO_E2E_SERVE_ARGS", "").split()  # e.g. "--tokenizer DIR" when debugging
 
 
 def free_port():
@@ -30,7 +31,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.model = model
         self.args = [BIN, "serve", "--model", model, "--device", device, "--port", str(self.port),
-                     "--served-model-name", "smol", *extra]
+                     "--served-model-name", "smol", *EXTRA_ARGS, *extra]
         self.log = open(os.path.join("/tmp", f"dynamo-serve-e2e-{self.port}.log"), "w+")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout

@@ -8,6 +8,8 @@ from openai_server import Server
 
 MSGS = [{"role": "user", "content": "What is the capital of France?"}]
 
+EOS_OFF = {"ignore_eos": True}  # vLLM extension: generate exactly max_tokens
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -43,7 +45,7 @@ def test_greedy_stream_equals_non_stream(client):
 
 
 def test_usage_counts(server, client):
-    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=5, temperature=0, ignore_eos=True)
+    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=5, temperature=0, extra_body=EOS_OFF)
     prompt = requests.post(server.url + "/tokenize", json={"messages": MSGS}).json()["count"]
     assert r.usage.prompt_tokens == prompt
     assert r.usage.completion_tokens == 5
@@ -54,7 +56,7 @@ def test_usage_counts(server, client):
 
 def test_stream_include_usage_ends_with_usage_chunk(client):
     chunks = list(client.chat.completions.create(model="smol", messages=MSGS, max_tokens=4, temperature=0,
-                                                 ignore_eos=True, stream=True,
+                                                 extra_body=EOS_OFF, stream=True,
                                                  stream_options={"include_usage": True}))
     assert chunks[-1].choices == []
     assert chunks[-1].usage.completion_tokens == 4
@@ -62,7 +64,7 @@ def test_stream_include_usage_ends_with_usage_chunk(client):
 
 
 def test_same_seed_same_text_and_n_choices(client):
-    kw = dict(model="smol", messages=MSGS, max_tokens=8, temperature=1.0, seed=1234, ignore_eos=True)
+    kw = dict(model="smol", messages=MSGS, max_tokens=8, temperature=1.0, seed=1234, extra_body=EOS_OFF)
     a = client.chat.completions.create(**kw)
     b = client.chat.completions.create(**kw)
     assert a.choices[0].message.content == b.choices[0].message.content
@@ -76,23 +78,23 @@ def test_same_seed_same_text_and_n_choices(client):
 
 def test_stop_string_is_removed_and_never_streamed(client):
     base = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=12, temperature=0,
-                                          ignore_eos=True).choices[0].message.content
+                                          extra_body=EOS_OFF).choices[0].message.content
     words = base.split()
     assert len(words) >= 2, base
     stop = words[1]
     cut = base[: base.index(stop)]
-    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=12, temperature=0, ignore_eos=True,
+    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=12, temperature=0, extra_body=EOS_OFF,
                                        stop=[stop])
     assert r.choices[0].message.content == cut
     assert r.choices[0].finish_reason == "stop"
     chunks = list(client.chat.completions.create(model="smol", messages=MSGS, max_tokens=12, temperature=0,
-                                                 ignore_eos=True, stop=stop, stream=True))
+                                                 extra_body=EOS_OFF, stop=stop, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == cut
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_logprobs(client):
-    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=4, temperature=0, ignore_eos=True,
+    r = client.chat.completions.create(model="smol", messages=MSGS, max_tokens=4, temperature=0, extra_body=EOS_OFF,
                                        logprobs=True, top_logprobs=3)
     content = r.choices[0].logprobs.content
     assert len(content) == 4
@@ -105,7 +107,7 @@ def test_logprobs(client):
 
 def test_parallel_requests(client):
     from concurrent.futures import ThreadPoolExecutor
-    kw = dict(model="smol", messages=MSGS, max_tokens=6, temperature=0, ignore_eos=True)
+    kw = dict(model="smol", messages=MSGS, max_tokens=6, temperature=0, extra_body=EOS_OFF)
     want = client.chat.completions.create(**kw).choices[0].message.content
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda _: client.chat.completions.create(**kw).choices[0].message.content, range(4)))
