@@ -175,7 +175,7 @@ void CpuExecutor::prepare(const StepRequest& request) {
     for (size_t i = 0; i < w.tokens.size(); ++i) {
       const int64_t row = seq_begin_[s] + static_cast<int64_t>(i);
       positions_[row] = w.num_cached + static_cast<int64_t>(i);
-      std::memcpy(&x_[row * c.hidden_size], &weights_.embed[static_cast<size_t>(w.tokens[i]) * c.hidden_size],
+      std::memcpy(&x_[row * c.hidden_size], weights_.embed.data() + static_cast<size_t>(w.tokens[i]) * c.hidden_size,
                   sizeof(float) * c.hidden_size);
       rope_cos_sin(inv_freq_, positions_[row], &cos_[row * half], &sin_[row * half]);
     }
@@ -245,8 +245,9 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.input_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.qkv.data(), qkv_dim, lw.qkv_bias.empty() ? nullptr : lw.qkv_bias.data(),
-         qkv_.data());
+  linear(h_.data(), t, hidden, lw.q_proj.data(), q_dim, lw.q_bias.data(), &qkv_[0], qkv_dim);
+  linear(h_.data(), t, hidden, lw.k_proj.data(), kv_dim, lw.k_bias.data(), &qkv_[q_dim], qkv_dim);
+  linear(h_.data(), t, hidden, lw.v_proj.data(), kv_dim, lw.v_bias.data(), &qkv_[q_dim + kv_dim], qkv_dim);
   for (int64_t row = 0; row < t; ++row) {
     float* q = &qkv_[row * qkv_dim];
     float* k = q + q_dim;
@@ -263,9 +264,10 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   add_inplace(x_.data(), h_.data(), t * hidden);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.post_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.gate_up.data(), 2 * inter, nullptr, gate_up_.data());
+  linear(h_.data(), t, hidden, lw.gate_proj.data(), inter, nullptr, &gate_up_[0], 2 * inter);
+  linear(h_.data(), t, hidden, lw.up_proj.data(), inter, nullptr, &gate_up_[inter], 2 * inter);
   silu_mul(gate_up_.data(), t, inter, act_.data());
-  linear(act_.data(), t, inter, lw.down.data(), hidden, nullptr, h_.data());
+  linear(act_.data(), t, inter, lw.down_proj.data(), hidden, nullptr, h_.data());
   add_inplace(x_.data(), h_.data(), t * hidden);
 }
 
@@ -284,7 +286,7 @@ void CpuExecutor::compute_logits(const StepRequest& request) {
   }
   rms_norm(last_.data(), last_.data(), n, hidden, hidden, weights_.final_norm.data(),
            static_cast<float>(c.rms_norm_eps));
-  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head_ptr(), c.vocab_size, nullptr, logits_.data());
+  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head.data(), c.vocab_size, nullptr, logits_.data());
 }
 
 StepResult CpuExecutor::step(const StepRequest& request) {

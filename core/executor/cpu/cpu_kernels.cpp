@@ -8,17 +8,18 @@
 namespace dynamo::cpu {
 
 void linear(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias,
-            float* y) {
+            float* y, int64_t ldy) {
+  if (ldy == 0) ldy = out;
   if (rows == 1) {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), 1.0f, w,
                 static_cast<int>(in), x, 1, 0.0f, y, 1);
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(out),
                 static_cast<int>(in), 1.0f, x, static_cast<int>(in), w, static_cast<int>(in), 0.0f, y,
-                static_cast<int>(out));
+                static_cast<int>(ldy));
   }
   if (bias != nullptr) {
-    for (int64_t r = 0; r < rows; ++r) add_inplace(y + r * out, bias, out);
+    for (int64_t r = 0; r < rows; ++r) add_inplace(y + r * ldy, bias, out);
   }
 }
 

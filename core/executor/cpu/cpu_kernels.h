@@ -6,8 +6,9 @@
 namespace dynamo::cpu {
 
 // y[rows, out] = x[rows, in] * w[out, in]^T (+ bias[out] when not null). w is Hugging Face layout.
+// ldy: distance between rows of y (0: out), so several products can fill one wider row.
 void linear(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias,
-            float* y);
+            float* y, int64_t ldy = 0);
 
 // In place over `rows` rows of `dim`: x * rsqrt(mean(x^2) + eps) * w, as transformers' LlamaRMSNorm.
 // stride: distance between rows (>= dim), so it can normalise heads inside a wider row.
