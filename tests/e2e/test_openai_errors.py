@@ -91,3 +91,25 @@ def test_curl_error_body(server):
 def test_server_survives_bad_input_and_still_serves(client):
     r = client.completions.create(model="smol", prompt="Hi", max_tokens=2)
     assert r.choices[0].text is not None
+
+
+def test_aux_endpoints(server):
+    u = server.url
+    assert requests.get(u + "/health").status_code == 200
+    models = requests.get(u + "/v1/models").json()
+    assert models["object"] == "list" and models["data"][0]["id"] == "smol"
+    tok = requests.post(u + "/tokenize", json={"prompt": "Hello world", "add_special_tokens": False}).json()
+    assert tok["count"] == len(tok["tokens"]) > 0 and tok["max_model_len"] > 0
+    assert requests.post(u + "/detokenize", json={"tokens": tok["tokens"]}).json()["prompt"] == "Hello world"
+    error_of(requests.post(u + "/detokenize", json={"tokens": [-1]}), 400)
+    text = requests.get(u + "/metrics").text
+    for name in ["dynamo_serve_time_to_first_token_seconds_bucket", "dynamo_serve_inter_token_latency_seconds_count",
+                 "dynamo_serve_e2e_request_latency_seconds_sum", "dynamo_serve_request_queue_time_seconds_count",
+                 "dynamo_serve_request_prompt_tokens_bucket", "dynamo_serve_request_generation_tokens_bucket",
+                 "dynamo_serve_request_success_total", "dynamo_serve_prompt_tokens_total",
+                 "dynamo_serve_generation_tokens_total", "dynamo_serve_prefix_cache_queries_total",
+                 "dynamo_serve_prefix_cache_hits_total", "dynamo_serve_client_disconnects_total",
+                 "dynamo_serve_rejected_requests_total", "dynamo_serve_num_requests_running",
+                 "dynamo_serve_num_requests_waiting", "dynamo_serve_kv_cache_usage_ratio",
+                 "dynamo_serve_pool_kv_cache_usage_ratio"]:
+        assert "\n" + name in text, name
