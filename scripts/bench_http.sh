@@ -40,10 +40,10 @@ LUA
   echo "$TMP/req.lua"
 }
 
-run() {  # $1: label, $2: connections, $3: body
+run() {  # $1: label, $2: connections, $3: body, $4: path (default /v1/completions)
   local out
   out=$(wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency -s "$(lua "$3")" \
-        "http://127.0.0.1:$PORT/v1/completions")
+        "http://127.0.0.1:$PORT${4:-/v1/completions}")
   local rps lat p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   lat=$(awk '/^    Latency/ {print $2}' <<<"$out")
@@ -60,6 +60,9 @@ run "latency: 1 token, 1 connection" 1 '{"prompt": "Hello world", "max_tokens": 
 run "requests: 1 token" "$CONNECTIONS" '{"prompt": "Hello world", "max_tokens": 1, "ignore_eos": true}'
 run "non-streamed: 16 tokens" "$CONNECTIONS" \
   '{"prompt": "Hello world", "max_tokens": 16, "ignore_eos": true}'
+run "chat (template + tokenize): 16 tokens" "$CONNECTIONS" \
+  '{"messages": [{"role": "user", "content": "Hello world"}], "max_tokens": 16, "ignore_eos": true}' \
+  /v1/chat/completions
 run "streamed: $STREAM_TOKENS tokens" "$CONNECTIONS" \
   "{\"prompt\": \"Hello world\", \"max_tokens\": $STREAM_TOKENS, \"ignore_eos\": true, \"stream\": true}"
 awk -v r="$LAST_RPS" -v n="$STREAM_TOKENS" 'BEGIN {printf "streamed tokens/s: %.0f (%s req/s x %d tokens)\n", r * n, r, n}'
