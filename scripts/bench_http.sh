@@ -50,7 +50,7 @@ run() {  # $1: label, $2: connections, $3: body, $4: path (default /v1/completio
   p50=$(awk '/^ +50%/ {print $2}' <<<"$out")
   p99=$(awk '/^ +99%/ {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-34s conns=%-4s req/s=%-10s avg=%-9s p50=%-9s p99=%-9s non2xx=%s\n' \
+  printf '%-40s conns=%-4s req/s=%-10s avg=%-9s p50=%-9s p99=%-9s non2xx=%s\n' \
     "$1" "$2" "$rps" "$lat" "$p50" "$p99" "${errors:-0}"
   LAST_RPS=$rps
 }
