@@ -213,6 +213,7 @@ void Scheduler::after_step(const std::vector<ScheduledSeq>& batch) {
 void Scheduler::kv_arrived(Sequence& seq) {
   seq.num_computed = seq.prompt_len;
   seq.state = SequenceState::Running;
+  seq.remote_prefill = nullptr;  // a later preemption recomputes here: the prompt and what was generated
   seq.num_committed = 0;  // the reserved hit blocks are committed already; commit() skips them
   commit_full_blocks(seq);
 }
