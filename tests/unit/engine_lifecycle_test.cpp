@@ -1,0 +1,182 @@
+// Request lifecycle through the engine: stop conditions, submit-time errors, cached-token counts, and
+// cancellation while waiting, during a remote prefill (with its transfer) and during decode.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/executor/executor_registry.h"
+#include "core/executor/null_executor.h"
+#include "engine_test_util.h"
+
+using namespace dynamo;
+using namespace dynamo::test;
+
+namespace {
+
+std::atomic<int64_t> g_steps{0};
+std::atomic<int> g_step_ms{0};
+
+// The null executor with a fixed delay per step, to catch requests mid-flight.
+class SlowExecutor final : public Executor {
+ public:
+  explicit SlowExecutor(std::unique_ptr<Executor> inner) : inner_(std::move(inner)) {}
+  const ModelConfig& config() const override { return inner_->config(); }
+  KvCacheInfo kv_cache_info() const override { return inner_->kv_cache_info(); }
+  std::string device_name() const override { return "slow-null"; }
+  StepResult step(const StepRequest& r) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(g_step_ms.load()));
+    g_steps.fetch_add(1);
+    return inner_->step(r);
+  }
+  void copy_kv_blocks(Executor& d, std::span<const int32_t> s, std::span<const int32_t> t) override {
+    inner_->copy_kv_blocks(d, s, t);
+  }
+  void* kv_block_ptr(int32_t l, int32_t b, bool v) override { return inner_->kv_block_ptr(l, b, v); }
+
+ private:
+  std::unique_ptr<Executor> inner_;
+};
+
+// Replaces the "null" backend with the slow one for the lifetime of the object.
+struct SlowNull {
+  explicit SlowNull(int ms) {
+    register_null_executor_backend();
+    g_step_ms = ms;
+    register_executor_backend("null", [](const Model& m, const ExecutorOptions& o) {
+      return std::unique_ptr<Executor>(new SlowExecutor(make_null_executor(m, o)));
+    });
+  }
+  ~SlowNull() {
+    g_step_ms = 0;
+    register_executor_backend("null", make_null_executor);
+  }
+};
+
+bool wait_for(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+void check_no_blocks(Engine& e) {
+  REQUIRE(wait_idle(e));
+  for (const auto& w : e.stats().workers) CHECK(w.kv_blocks_used == 0);
+}
+
+}  // namespace
+
+TEST_CASE("engine stop conditions: EOS, stop ids, ignore_eos, min_tokens, max_tokens") {
+  const Model probe_model = null_model(50);
+  auto probe = make_engine(probe_model, null_options());
+  const auto prompt = prompt_of(20, 4, 50);
+  RunResult free_run = run_one(*probe, make_request(prompt, 30));
+  REQUIRE(free_run.tokens.size() == 30);
+  CHECK(free_run.reason == FinishReason::Length);
+  // Pick the token at index 5 as EOS; the run must stop there, without pushing it.
+  const int32_t eos = free_run.tokens[5];
+  const size_t first = static_cast<size_t>(std::find(free_run.tokens.begin(), free_run.tokens.end(), eos) - free_run.tokens.begin());
+  auto e = make_engine(null_model(50, {eos}), null_options(1, 1));
+  RunResult r = run_one(*e, make_request(prompt, 30));
+  CHECK(r.reason == FinishReason::Stop);
+  CHECK(r.tokens == std::vector<int32_t>(free_run.tokens.begin(), free_run.tokens.begin() + first));
+
+  GenerationRequest ign = make_request(prompt, 30);
+  ign.sampling.ignore_eos = true;
+  CHECK(run_one(*e, ign).tokens == free_run.tokens);
+
+  GenerationRequest stop_ids = make_request(prompt, 30);
+  stop_ids.sampling.ignore_eos = true;
+  stop_ids.stop_token_ids = {free_run.tokens[2]};
+  r = run_one(*e, stop_ids);
+  CHECK(r.reason == FinishReason::Stop);
+  CHECK(r.tokens.size() <= 2);
+
+  GenerationRequest min_tok = make_request(prompt, 30);
+  min_tok.sampling.min_tokens = static_cast<int32_t>(first) + 1;  // EOS masked where it came first
+  r = run_one(*e, min_tok);
+  REQUIRE(r.tokens.size() > first);
+  CHECK(r.tokens[first] != eos);
+
+  CHECK(run_one(*e, make_request(prompt, 1)).tokens.size() == 1);  // the first token from the prefill worker
+}
+
+TEST_CASE("engine submit errors: empty, too long, bad token ids, too big for the KV cache") {
+  Model m = null_model();
+  EngineOptions o = null_options();
+  o.max_model_len = 100;
+  o.num_kv_blocks = 4;
+  auto e = make_engine(m, o);
+  CHECK(e->max_model_len() == 100);
+  RunResult r = run_one(*e, make_request({}, 5));
+  CHECK(r.reason == FinishReason::Error);
+  CHECK(r.error.find("empty") != std::string::npos);
+  r = run_one(*e, make_request(prompt_of(90, 1), 20));
+  CHECK(r.reason == FinishReason::Error);
+  CHECK(r.error.find("110") != std::string::npos);
+  CHECK(r.error.find("100") != std::string::npos);
+  r = run_one(*e, make_request({1, 2, 5000}, 5));
+  CHECK(r.reason == FinishReason::Error);
+  CHECK(r.error.find("5000") != std::string::npos);
+  r = run_one(*e, make_request(prompt_of(60, 1), 10));  // 70 tokens > 4 blocks of 16
+  CHECK(r.reason == FinishReason::Error);
+  CHECK(r.error.find("KV blocks") != std::string::npos);
+  r = run_one(*e, make_request(prompt_of(60, 1), 2));  // 62 tokens fit
+  CHECK(r.reason == FinishReason::Length);
+  CHECK(run_one(*e, make_request(prompt_of(5, 1), 0)).reason == FinishReason::Error);
+}
+
+TEST_CASE("engine cancel: while waiting, during remote prefill and transfer, during decode") {
+  SlowNull slow(3);
+  const Model model = null_model();
+  EngineOptions o = null_options(1, 1);
+  o.max_num_batched_tokens = 16;  // a 400-token prompt prefills over 25 steps
+  o.max_num_seqs = 1;
+  auto e = make_engine(model, o);
+
+  // During the remote prefill: the decode worker holds reserved blocks (AwaitingKv).
+  auto a = submit(*e, make_request(prompt_of(400, 1), 50));
+  REQUIRE(wait_for([&] { return a->scheduled_at_ns() != 0; }));
+  // A second request waits behind it on the decode worker (one sequence per worker).
+  auto b = submit(*e, make_request(prompt_of(30, 2), 50));
+  const int64_t steps_at_cancel = g_steps.load();
+  a->cancel();
+  RunResult ra = collect(*a);
+  CHECK(ra.reason == FinishReason::Cancelled);
+  CHECK(ra.tokens.empty());
+  CHECK(g_steps.load() - steps_at_cancel <= 3);
+
+  // During decode.
+  std::vector<TokenOutput> got;
+  REQUIRE(wait_for([&] { b->drain(got); return got.size() >= 2; }));
+  const int64_t at = g_steps.load();
+  b->cancel();
+  RunResult rb = collect(*b);
+  CHECK(rb.reason == FinishReason::Cancelled);
+  CHECK(g_steps.load() - at <= 3);
+  check_no_blocks(*e);
+
+  // While waiting: c occupies the decode worker's only slot, d waits and is cancelled there.
+  auto c = submit(*e, make_request(prompt_of(20, 3), 200));
+  REQUIRE(wait_for([&] { return c->scheduled_at_ns() != 0; }));
+  auto d = submit(*e, make_request(prompt_of(20, 4), 5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(d->scheduled_at_ns() == 0);
+  d->cancel();
+  CHECK(collect(*d).reason == FinishReason::Cancelled);
+  CHECK(c->finish_reason() == FinishReason::None);
+  c->cancel();
+  CHECK(collect(*c).reason == FinishReason::Cancelled);
+  check_no_blocks(*e);
+  for (const auto& w : e->stats().workers) CHECK(w.healthy);
+}
+
+TEST_CASE("engine cached tokens are reported on the stream") {
+  auto e = make_engine(null_model(), null_options(1, 1));
+  const auto p = prompt_of(100, 9);
+  CHECK(run_one(*e, make_request(p, 2)).cached == 0);
+  CHECK(run_one(*e, make_request(p, 2)).cached == 96);
+}
