@@ -113,22 +113,19 @@ class NullExecutor final : public Executor {
 
   SampledToken sample(const SequenceWork& w) {
     const int32_t len = w.num_cached + static_cast<int32_t>(w.tokens.size());
-    XXH3_state_t* st = XXH3_createState();
-    XXH3_64bits_reset(st);
+    context_.resize(static_cast<size_t>(len));
     for (int32_t pos = 0; pos < len; ++pos) {
       const int32_t block = w.block_table[static_cast<size_t>(pos / block_size_)];
       const int32_t* k0 = slot(0, block, 0, pos % block_size_);
       const int32_t* vl = slot(layers_ - 1, block, 1, pos % block_size_);
       if (k0[1] != pos || vl[1] != pos || vl[0] != k0[0]) {
-        XXH3_freeState(st);
         throw std::runtime_error("null executor: seq " + std::to_string(w.seq_id) + " position " +
                                  std::to_string(pos) + " in block " + std::to_string(block) + " holds position " +
                                  std::to_string(k0[1]) + "/" + std::to_string(vl[1]) + " (KV never written or misplaced)");
       }
-      XXH3_64bits_update(st, k0, sizeof(int32_t));
+      context_[static_cast<size_t>(pos)] = k0[0];
     }
-    uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
+    uint64_t h = XXH3_64bits(context_.data(), context_.size() * sizeof(int32_t));
     if (w.sampling && !w.sampling->greedy()) {
       const double u = sampling_uniform(w.sampling->seed, w.generated.size());
       h ^= static_cast<uint64_t>(u * 9007199254740992.0) * 0x9e3779b97f4a7c15ull;
@@ -156,6 +153,7 @@ class NullExecutor final : public Executor {
   int32_t layers_;
   size_t slot_ints_ = 0;  // ints per (layer, K or V) of one block
   std::vector<int32_t> kv_;
+  std::vector<int32_t> context_;  // scratch: the context read back from KV
 };
 
 }  // namespace

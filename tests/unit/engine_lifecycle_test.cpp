@@ -16,6 +16,7 @@ namespace {
 
 std::atomic<int64_t> g_steps{0};
 std::atomic<int> g_step_ms{0};
+std::atomic<int64_t> g_sent_blocks{0};
 
 // The null executor with a fixed delay per step, to catch requests mid-flight.
 class SlowExecutor final : public Executor {
@@ -27,6 +28,9 @@ class SlowExecutor final : public Executor {
   StepResult step(const StepRequest& r) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(g_step_ms.load()));
     g_steps.fetch_add(1);
+    for (const auto& w : r.seqs) {
+      if (w.send) g_sent_blocks.fetch_add(static_cast<int64_t>(w.send->src_blocks.size()));
+    }
     return inner_->step(r);
   }
   void copy_kv_blocks(Executor& d, std::span<const int32_t> s, std::span<const int32_t> t) override {
@@ -179,4 +183,20 @@ TEST_CASE("engine cached tokens are reported on the stream") {
   const auto p = prompt_of(100, 9);
   CHECK(run_one(*e, make_request(p, 2)).cached == 0);
   CHECK(run_one(*e, make_request(p, 2)).cached == 96);
+}
+
+TEST_CASE("engine KV transfer skips blocks the decode worker caches") {
+  SlowNull counting(0);
+  auto e = make_engine(null_model(), null_options(1, 1));
+  auto* impl = dynamic_cast<EngineImpl*>(e.get());
+  const auto p = prompt_of(100, 11);  // 6 full blocks and 4 tokens
+  g_sent_blocks = 0;
+  RunResult first = run_one(*e, make_request(p, 3));
+  CHECK(g_sent_blocks.load() == 7);
+  REQUIRE(wait_idle(*e));
+  g_sent_blocks = 0;
+  RunResult second = run_one(*e, make_request(p, 3));
+  CHECK(impl->routing_counters().remote_prefills == 2);
+  CHECK(g_sent_blocks.load() == 1);  // only the partial block: the decode worker holds the other six
+  CHECK(second.tokens == first.tokens);
 }
