@@ -25,7 +25,12 @@ void Worker::start() {
 
 void Worker::wait_ready() { ready_future_.get(); }
 
-void Worker::post(WorkerMessage message) { inbox_.enqueue(std::move(message)); }
+void Worker::post(WorkerMessage message) {
+#if defined(__SANITIZE_THREAD__)
+  { std::lock_guard<std::mutex> lock(tsan_handoff_); }
+#endif
+  inbox_.enqueue(std::move(message));
+}
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
@@ -100,6 +105,9 @@ void Worker::run() {
 }
 
 void Worker::handle(WorkerMessage& m) {
+#if defined(__SANITIZE_THREAD__)
+  { std::lock_guard<std::mutex> lock(tsan_handoff_); }
+#endif
   switch (m.kind) {
     case WorkerMessage::Kind::Stop:
       stopping_ = true;
