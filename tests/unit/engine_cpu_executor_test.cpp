@@ -3,6 +3,8 @@
 // after a prefix-cache hit. Skips (with a message) while this build has only the CPU executor stub.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "core/util/errors.h"
 #include "engine_test_util.h"
 
@@ -113,4 +115,36 @@ TEST_CASE("engine with the CPU executor: greedy output identical across placemen
   check_same(ref, run_all(*e, reqs, true), "2P1D chunked, small pool");
   REQUIRE(wait_idle(*e));
   for (const auto& w : e->stats().workers) CHECK(w.kv_blocks_used == 0);
+}
+
+TEST_CASE("engine with the CPU executor: generated tiny models, aggregated vs disaggregated") {
+  for (const char* name : {"llama_gqa_f32", "qwen3_qknorm_bf16"}) {
+    CAPTURE(name);
+    const std::filesystem::path dir = std::filesystem::path(DYNAMO_TEST_DATA) / "generated" / name;
+    if (!std::filesystem::exists(dir / "config.json")) {
+      MESSAGE("skipped: run scripts/make_test_models.sh to write " << dir.string());
+      continue;
+    }
+    const Model model = load_model(dir);
+    EngineOptions agg = cpu_options(0, 0);
+    agg.kv_block_size = 8;
+    auto ref_engine = try_cpu_engine(model, agg);
+    if (!ref_engine) {
+      MESSAGE("skipped: this build has no CPU executor yet");
+      return;
+    }
+    const int vocab = static_cast<int>(model.config.vocab_size);
+    std::vector<GenerationRequest> reqs;
+    for (int len : {2, 9, 33, 70}) reqs.push_back(make_request(prompt_of(len, len, vocab), 8));
+    for (auto& r : reqs) r.sampling.ignore_eos = true;
+    const auto ref = run_all(*ref_engine, reqs, false);
+    check_same(ref, run_all(*ref_engine, reqs, true), "aggregated, batched, cached");
+    ref_engine.reset();
+    EngineOptions dis = cpu_options(1, 1);
+    dis.kv_block_size = 8;
+    dis.max_num_batched_tokens = 16;
+    auto e = try_cpu_engine(model, dis);
+    check_same(ref, run_all(*e, reqs, true), "1P1D batched, chunked");
+    check_same(ref, run_all(*e, reqs, false), "1P1D alone, cached");
+  }
 }
