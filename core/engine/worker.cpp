@@ -62,8 +62,10 @@ void Worker::init() {
     so.max_num_batched_tokens = kDefaultBudget;
     how = "default";
   }
-  // A decode step must fit every running sequence's token.
-  so.max_num_batched_tokens = std::max(so.max_num_batched_tokens, std::min(so.max_num_seqs, kDefaultBudget));
+  // A decode step must fit every running sequence's token (prefill workers only run prompt chunks).
+  if (config_.spec.role != WorkerRole::Prefill) {
+    so.max_num_batched_tokens = std::max(so.max_num_batched_tokens, std::min(so.max_num_seqs, kDefaultBudget));
+  }
   budget_ = so.max_num_batched_tokens;
   scheduler_ = std::make_unique<Scheduler>(*blocks_, so);
   if (config_.verbose) {
