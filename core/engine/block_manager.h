@@ -11,7 +11,7 @@
 namespace dynamo {
 
 struct KvEvent {
-  enum class Kind { Stored, Removed, Cleared } kind = Kind::Stored;
+  enum class Kind { Stored, Removed } kind = Kind::Stored;
   uint64_t hash = 0;
 };
 

@@ -30,7 +30,6 @@ void KvRouter::drain_locked() {
       switch (batch[i].event.kind) {
         case KvEvent::Kind::Stored: set.insert(batch[i].event.hash); break;
         case KvEvent::Kind::Removed: set.erase(batch[i].event.hash); break;
-        case KvEvent::Kind::Cleared: set.clear(); break;
       }
     }
   }

@@ -161,6 +161,8 @@ void Worker::reap_cancelled() {
 }
 
 void Worker::finish(Sequence& seq, FinishReason reason, std::string error) {
+  // A remote prefill that never left this worker still counts in the prefill worker's queue.
+  if (seq.remote_prefill != nullptr && seq.state == SequenceState::Waiting) seq.remote_prefill->add_outstanding(-1);
   if (seq.prefill_only) {
     reply_prefill(seq, reason, std::move(error));
   } else {

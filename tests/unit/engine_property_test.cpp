@@ -127,6 +127,7 @@ TEST_CASE("engine property: random workload with cancels leaks nothing and loses
   CHECK(preemptions > 0);
   CHECK(impl->routing_counters().local_prefills > 0);
   CHECK(impl->routing_counters().remote_prefills > 0);
+  for (const auto& w : impl->workers()) CHECK(w->outstanding() == 0);  // the prefill pool's queue drained
   for (const auto& w : e->stats().workers) {
     CAPTURE(w.name);
     CHECK(w.kv_blocks_used == 0);
