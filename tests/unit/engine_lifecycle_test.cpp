@@ -171,6 +171,14 @@ TEST_CASE("engine cancel: while waiting, during remote prefill and transfer, dur
   CHECK(d->scheduled_at_ns() == 0);
   d->cancel();
   CHECK(collect(*d).reason == FinishReason::Cancelled);
+  // The same for a long prompt bound for the prefill pool: it leaves that pool's queue too.
+  auto* impl = dynamic_cast<EngineImpl*>(e.get());
+  auto f = submit(*e, make_request(prompt_of(300, 5), 5));
+  CHECK(impl->workers()[0]->outstanding() == 1);
+  f->cancel();
+  CHECK(collect(*f).reason == FinishReason::Cancelled);
+  CHECK(impl->workers()[0]->outstanding() == 0);
+  CHECK(impl->routing_counters().remote_prefills == 5);  // a, b, c, d, f
   CHECK(c->finish_reason() == FinishReason::None);
   c->cancel();
   CHECK(collect(*c).reason == FinishReason::Cancelled);
@@ -196,7 +204,7 @@ TEST_CASE("engine KV transfer skips blocks the decode worker caches") {
   REQUIRE(wait_idle(*e));
   g_sent_blocks = 0;
   RunResult second = run_one(*e, make_request(p, 3));
-  CHECK(impl->routing_counters().remote_prefills == 2);
+  CHECK(impl->routing_counters().remote_prefills == 5);  // a, b, c, d, f
   CHECK(g_sent_blocks.load() == 1);  // only the partial block: the decode worker holds the other six
   CHECK(second.tokens == first.tokens);
 }
