@@ -62,8 +62,9 @@ RouteChoice KvRouter::choose(std::span<const int> candidates, std::span<const Wo
   RouteChoice choice;
   if (healthy.empty()) return choice;
   size_t pick = healthy[0];
+  uint64_t& turn = round_robin_[candidates.front()];
   if (mode_ == RouterMode::RoundRobin) {
-    pick = healthy[round_robin_++ % healthy.size()];
+    pick = healthy[turn++ % healthy.size()];
   } else if (mode_ == RouterMode::Random) {
     pick = healthy[std::uniform_int_distribution<size_t>(0, healthy.size() - 1)(rng_)];
   } else {
@@ -82,7 +83,7 @@ RouteChoice KvRouter::choose(std::span<const int> candidates, std::span<const Wo
       }
     }
     // Equal costs: rotate so an idle pool spreads its first requests.
-    pick = ties[round_robin_++ % ties.size()];
+    pick = ties[turn++ % ties.size()];
   }
   choice.worker = candidates[pick];
   choice.overlap_blocks = overlap_locked(choice.worker, prompt_hashes);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <random>
 #include <span>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -58,7 +59,7 @@ class KvRouter {
   moodycamel::ConcurrentQueue<Event> events_;
   std::mutex mutex_;  // guards the index and the counters below; never held across a model step
   std::vector<std::unordered_set<uint64_t>> index_;
-  uint64_t round_robin_ = 0;
+  std::unordered_map<int, uint64_t> round_robin_;  // per pool (keyed by its first worker id)
   std::mt19937_64 rng_;
 };
 

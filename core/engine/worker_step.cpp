@@ -72,7 +72,11 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
   size_t k = 0;
   for (const ScheduledSeq& s : batch) {
     Sequence& seq = *s.seq;
-    if (seq.prefill_only) seq.next_send_block = seq.num_computed / block_size_;
+    // Full blocks are sent; a partial one goes again with the next chunk. Blocks the decode worker
+    // caches are never sent: other sequences there may be reading them.
+    if (seq.prefill_only) {
+      seq.next_send_block = std::max(seq.target.dst_cached_blocks, seq.num_computed / block_size_);
+    }
     if (!s.sample) continue;
     if (k >= result.sampled.size()) {
       finish(seq, FinishReason::Error, "executor " + config_.spec.name + " returned too few tokens");

@@ -204,7 +204,25 @@ TEST_CASE("engine KV transfer skips blocks the decode worker caches") {
   REQUIRE(wait_idle(*e));
   g_sent_blocks = 0;
   RunResult second = run_one(*e, make_request(p, 3));
-  CHECK(impl->routing_counters().remote_prefills == 5);  // a, b, c, d, f
+  CHECK(impl->routing_counters().remote_prefills == 2);
   CHECK(g_sent_blocks.load() == 1);  // only the partial block: the decode worker holds the other six
+  CHECK(second.tokens == first.tokens);
+}
+
+TEST_CASE("engine KV transfer in chunks skips blocks the decode worker caches") {
+  SlowNull counting(0);
+  EngineOptions o = null_options(2, 1);
+  o.router_mode = "round-robin";  // the second request goes to the other prefill worker, cold
+  o.max_num_batched_tokens = 16;  // so it prefills in 7 chunks
+  auto e = make_engine(null_model(), o);
+  const auto p = prompt_of(100, 12);
+  g_sent_blocks = 0;
+  RunResult first = run_one(*e, make_request(p, 3));
+  CHECK(g_sent_blocks.load() == 7);  // chunks are block-aligned here: each block once
+  REQUIRE(wait_idle(*e));
+  g_sent_blocks = 0;
+  RunResult second = run_one(*e, make_request(p, 3));
+  CHECK(second.cached == 0);              // the cold prefill worker computed everything
+  CHECK(g_sent_blocks.load() == 1);       // and sent only the block the decode worker lacks
   CHECK(second.tokens == first.tokens);
 }
