@@ -106,6 +106,14 @@ void Worker::run() {
   publish();
 }
 
+void Worker::publish() {
+  publish_state();
+  // Streams end after the state is published: whoever sees a request finish also sees its blocks
+  // returned and its prefix reported to the router.
+  for (auto& f : finished_) f.stream->finish(f.reason, std::move(f.error));
+  finished_.clear();
+}
+
 void Worker::handle(WorkerMessage& m) {
 #if defined(__SANITIZE_THREAD__)
   { std::lock_guard<std::mutex> lock(tsan_handoff_); }
@@ -166,7 +174,7 @@ void Worker::finish(Sequence& seq, FinishReason reason, std::string error) {
   if (seq.prefill_only) {
     reply_prefill(seq, reason, std::move(error));
   } else {
-    seq.ctx->stream->finish(reason, std::move(error));
+    finished_.push_back({seq.ctx->stream, reason, std::move(error)});
   }
   scheduler_->remove(&seq);
 }
@@ -208,7 +216,12 @@ void Worker::shutdown_all() {
   for (Sequence* s : all) finish(*s, FinishReason::Cancelled);
 }
 
-void Worker::publish() {
+void Worker::publish_state() {
+  if (router_ != nullptr) {
+    for (const KvEvent& e : blocks_->take_events()) router_->publish(config_.index, e);
+  } else {
+    blocks_->take_events();
+  }
   running_ = static_cast<int64_t>(scheduler_->num_running());
   waiting_ = static_cast<int64_t>(scheduler_->num_waiting());
   waiting_tokens_ = scheduler_->waiting_tokens();
@@ -217,11 +230,6 @@ void Worker::publish() {
   queries_ = blocks_->queries();
   hits_ = blocks_->hits();
   preemptions_ = scheduler_->preemptions();
-  if (router_ != nullptr) {
-    for (const KvEvent& e : blocks_->take_events()) router_->publish(config_.index, e);
-  } else {
-    blocks_->take_events();
-  }
 }
 
 WorkerStats Worker::stats() const {

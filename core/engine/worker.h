@@ -80,7 +80,8 @@ class Worker {
   void reply_prefill(Sequence& seq, FinishReason failure, std::string error, TokenOutput first = {});
   void send_reservation(Sequence& seq);
   void shutdown_all();
-  void publish();
+  void publish();        // publish_state(), then end the streams finished since the last call
+  void publish_state();  // stats for other threads and KV events for the router
 
   WorkerConfig config_;
   const Model& model_;
@@ -100,6 +101,12 @@ class Worker {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<BlockManager> blocks_;
   std::unique_ptr<Scheduler> scheduler_;
+  struct Finished {
+    std::shared_ptr<RequestStream> stream;
+    FinishReason reason;
+    std::string error;
+  };
+  std::vector<Finished> finished_;  // streams to end at the next publish()
   int32_t num_blocks_ = 0;
   int32_t block_size_ = 0;
 
