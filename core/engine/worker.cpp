@@ -186,9 +186,9 @@ void Worker::reply_prefill(Sequence& seq, FinishReason failure, std::string erro
   m.failure = failure;
   m.error = std::move(error);
   m.first = std::move(first);
-  seq.target.decode->post(std::move(m));
   outstanding_.fetch_sub(1, std::memory_order_relaxed);
   if (failure == FinishReason::None) completed_prefills_.fetch_add(1, std::memory_order_relaxed);
+  seq.target.decode->post(std::move(m));  // last: the request may finish right after
 }
 
 void Worker::send_reservation(Sequence& seq) {
