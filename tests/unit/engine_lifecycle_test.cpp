@@ -5,59 +5,12 @@
 #include <atomic>
 #include <thread>
 
-#include "core/executor/executor_registry.h"
-#include "core/executor/null_executor.h"
 #include "engine_test_util.h"
 
 using namespace dynamo;
 using namespace dynamo::test;
 
 namespace {
-
-std::atomic<int64_t> g_steps{0};
-std::atomic<int> g_step_ms{0};
-std::atomic<int64_t> g_sent_blocks{0};
-std::atomic<bool> g_gate_open{true};  // steps wait while closed
-
-// The null executor with a fixed delay per step, to catch requests mid-flight.
-class SlowExecutor final : public Executor {
- public:
-  explicit SlowExecutor(std::unique_ptr<Executor> inner) : inner_(std::move(inner)) {}
-  const ModelConfig& config() const override { return inner_->config(); }
-  KvCacheInfo kv_cache_info() const override { return inner_->kv_cache_info(); }
-  std::string device_name() const override { return "slow-null"; }
-  StepResult step(const StepRequest& r) override {
-    while (!g_gate_open.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    std::this_thread::sleep_for(std::chrono::milliseconds(g_step_ms.load()));
-    g_steps.fetch_add(1);
-    for (const auto& w : r.seqs) {
-      if (w.send) g_sent_blocks.fetch_add(static_cast<int64_t>(w.send->src_blocks.size()));
-    }
-    return inner_->step(r);
-  }
-  void copy_kv_blocks(Executor& d, std::span<const int32_t> s, std::span<const int32_t> t) override {
-    inner_->copy_kv_blocks(d, s, t);
-  }
-  void* kv_block_ptr(int32_t l, int32_t b, bool v) override { return inner_->kv_block_ptr(l, b, v); }
-
- private:
-  std::unique_ptr<Executor> inner_;
-};
-
-// Replaces the "null" backend with the slow one for the lifetime of the object.
-struct SlowNull {
-  explicit SlowNull(int ms) {
-    register_null_executor_backend();
-    g_step_ms = ms;
-    register_executor_backend("null", [](const Model& m, const ExecutorOptions& o) {
-      return std::unique_ptr<Executor>(new SlowExecutor(make_null_executor(m, o)));
-    });
-  }
-  ~SlowNull() {
-    g_step_ms = 0;
-    register_executor_backend("null", make_null_executor);
-  }
-};
 
 bool wait_for(const std::function<bool()>& pred) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
