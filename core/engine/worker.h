@@ -76,6 +76,7 @@ class Worker {
   bool step_once();
   void run_batch(const std::vector<ScheduledSeq>& batch);
   void on_token(Sequence& seq, const SampledToken& sampled);
+  void fail_all(const std::string& message);  // executor failure: error out what this worker holds
   void finish(Sequence& seq, FinishReason reason, std::string error = {});
   void reply_prefill(Sequence& seq, FinishReason failure, std::string error, TokenOutput first = {});
   void send_reservation(Sequence& seq);

@@ -1,6 +1,7 @@
 // One worker step: schedule, run the executor (no lock held), then hand out tokens, ship finished
 // prefills to their decode workers and apply the stop conditions.
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 
 #include "core/engine/worker.h"
@@ -63,9 +64,7 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
   try {
     result = executor_->step(request);
   } catch (const std::exception& e) {
-    healthy_ = false;
-    const std::string msg = std::string("executor ") + config_.spec.name + " failed: " + e.what();
-    for (const ScheduledSeq& s : batch) finish(*s.seq, FinishReason::Error, msg);
+    fail_all(std::string("executor ") + config_.spec.name + " failed: " + e.what());
     return;
   }
   scheduler_->after_step(batch);
@@ -84,6 +83,17 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
     }
     on_token(seq, result.sampled[k++]);
   }
+}
+
+void Worker::fail_all(const std::string& message) {
+  healthy_ = false;  // the router sends no more work here
+  std::fprintf(stderr, "[engine] %s\n", message.c_str());
+  std::vector<Sequence*> held;
+  scheduler_->for_each([&](const Sequence& s) {
+    // Reserved blocks stay until their prefill worker answers: it may still be writing into them.
+    if (s.state != SequenceState::AwaitingKv) held.push_back(const_cast<Sequence*>(&s));
+  });
+  for (Sequence* s : held) finish(*s, FinishReason::Error, message);
 }
 
 void Worker::on_token(Sequence& seq, const SampledToken& sampled) {

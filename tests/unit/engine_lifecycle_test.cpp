@@ -230,3 +230,37 @@ TEST_CASE("engine identity under preemption: a tiny KV pool with every request q
     check_no_blocks(*e);
   }
 }
+
+TEST_CASE("engine executor failure: the worker's requests end with an error, new ones go elsewhere") {
+  SlowNull faulty(0);
+  {
+    auto e = make_engine(null_model(), null_options());
+    g_gate_open = false;
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (int i = 0; i < 5; ++i) streams.push_back(submit(*e, make_request(prompt_of(30 + i, i), 50)));
+    g_fail_at_step = g_steps.load() + 3;
+    g_gate_open = true;
+    for (auto& s : streams) {
+      RunResult r = collect(*s);
+      CHECK(r.reason == FinishReason::Error);
+      CHECK(r.error.find("injected device fault") != std::string::npos);
+    }
+    CHECK_FALSE(e->healthy());
+    RunResult late = run_one(*e, make_request(prompt_of(10, 1), 3));
+    CHECK(late.reason == FinishReason::Error);
+    CHECK(late.error.find("no healthy worker") != std::string::npos);
+    REQUIRE(wait_idle(*e));
+  }
+  {
+    // A failed prefill worker: its request errors out on the decode worker; later prompts prefill there.
+    auto e = make_engine(null_model(), null_options(1, 1));
+    g_fail_at_step = g_steps.load();  // the next step is the prefill worker's
+    RunResult r = run_one(*e, make_request(prompt_of(100, 1), 3));
+    CHECK(r.reason == FinishReason::Error);
+    RunResult ok = run_one(*e, make_request(prompt_of(100, 2), 3));
+    CHECK(ok.reason == FinishReason::Length);
+    auto* impl = dynamic_cast<EngineImpl*>(e.get());
+    CHECK(impl->routing_counters().local_prefills == 1);
+    check_no_blocks(*e);
+  }
+}

@@ -116,6 +116,7 @@ inline std::atomic<int64_t> g_steps{0};
 inline std::atomic<int> g_step_ms{0};
 inline std::atomic<int64_t> g_sent_blocks{0};
 inline std::atomic<bool> g_gate_open{true};  // steps wait while closed
+inline std::atomic<int64_t> g_fail_at_step{-1};  // the step with this number throws
 
 // The null executor with a fixed delay per step, to catch requests mid-flight.
 class SlowExecutor final : public Executor {
@@ -127,7 +128,7 @@ class SlowExecutor final : public Executor {
   StepResult step(const StepRequest& r) override {
     while (!g_gate_open.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
     std::this_thread::sleep_for(std::chrono::milliseconds(g_step_ms.load()));
-    g_steps.fetch_add(1);
+    if (g_steps.fetch_add(1) == g_fail_at_step.load()) throw std::runtime_error("injected device fault");
     for (const auto& w : r.seqs) {
       if (w.send) g_sent_blocks.fetch_add(static_cast<int64_t>(w.send->src_blocks.size()));
     }
@@ -153,6 +154,7 @@ struct SlowNull {
   }
   ~SlowNull() {
     g_step_ms = 0;
+    g_fail_at_step = -1;
     register_executor_backend("null", make_null_executor);
   }
 };
