@@ -1,0 +1,108 @@
+"""Differential test: dynamo-serve's tokenizer against Hugging Face `tokenizers` over >= 10,000
+generated strings per tokenizer (plus invalid UTF-8). Ids must be identical, decode must match
+(with and without special tokens), decode(encode(x)) == x wherever the reference round-trips, and
+the streaming detokenizer's concatenated output must equal the full decode."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tokenizer_corpus import invalid_utf8, strings
+
+tokenizers = pytest.importorskip("tokenizers")
+
+SOURCE = Path(os.environ.get("DYNAMO_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+DATA = SOURCE / "tests" / "data" / "tokenizers"
+BIN = os.environ.get("DYNAMO_SERVE_BIN", str(SOURCE / "build" / "dynamo-serve"))
+COUNT = 10_000
+INVALID = 300
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory):
+    if not Path(BIN).exists():
+        pytest.skip(f"{BIN} is not built")
+    return tmp_path_factory.mktemp("tokenizers")
+
+
+def materialize(name, work):
+    """The fixture folder with its .gz files inflated (see tests/data/tokenizers/README.md)."""
+    src = DATA / name
+    dst = work / name
+    if not dst.exists():
+        dst.mkdir()
+        for f in src.iterdir():
+            if f.suffix == ".gz":
+                with gzip.open(f, "rb") as i, open(dst / f.stem, "wb") as o:
+                    shutil.copyfileobj(i, o)
+            else:
+                shutil.copy(f, dst / f.name)
+    return dst
+
+
+def reference(name, folder):
+    if name == "gpt2":
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+        tok = Tokenizer(models.BPE.from_file(str(folder / "encoder.json"), str(folder / "vocab.bpe")))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        tok.add_special_tokens(["<|endoftext|>"])
+        return tok
+    return tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+
+
+def run_ours(folder, lines, work, name):
+    inp = work / f"{name}.jsonl"
+    inp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    out = subprocess.run([BIN, "tokenize", "--model", str(folder), "--file", str(inp), "--jsonl",
+                          "--with-decode"], capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stderr.decode(errors="replace")
+    # split("\n"), not splitlines(): U+2028 and U+0085 are line breaks to Python, not to JSON.
+    rows = [json.loads(l) for l in out.stdout.decode("utf-8").split("\n") if l]
+    assert len(rows) == len(lines)
+    return rows
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen3", "spm-bpe-32k"])
+def test_differential(name, work):
+    folder = materialize(name, work)
+    ref = reference(name, folder)
+    specials = sorted(t.content for t in ref.get_added_tokens_decoder().values())[:64]
+    seed = zlib.crc32(name.encode())
+    texts = strings(COUNT, seed, specials)
+    bad = invalid_utf8(INVALID, seed + 1)
+    lines = [json.dumps(t, ensure_ascii=False) for t in texts]
+    lines += [json.dumps({"hex": b.hex()}) for b in bad]
+    ours = run_ours(folder, lines, work, name)
+
+    inputs = texts + [b.decode("utf-8", errors="replace") for b in bad]
+    want = ref.encode_batch(inputs)
+    want_ids = [e.ids for e in want]
+    want_text = ref.decode_batch(want_ids, skip_special_tokens=True)
+    want_full = ref.decode_batch(want_ids, skip_special_tokens=False)
+
+    failures = []
+    round_trips = 0
+    for i, (text, row) in enumerate(zip(inputs, ours)):
+        problems = []
+        if row["token_ids"] != want_ids[i]:
+            problems.append(f"ids {row['token_ids'][:40]} != {want_ids[i][:40]}")
+        elif row["decoded"] != want_text[i]:
+            problems.append(f"decode {row['decoded']!r} != {want_text[i]!r}")
+        elif row["decoded_with_special"] != want_full[i]:
+            problems.append(f"decode(keep special) {row['decoded_with_special']!r} != {want_full[i]!r}")
+        if want_text[i] == text:
+            round_trips += 1
+            if row["decoded"] != text:
+                problems.append("decode(encode(x)) != x although the reference round-trips")
+        if row["streamed"] != row["decoded"]:
+            problems.append(f"stream {row['streamed']!r} != decode {row['decoded']!r}")
+        if problems:
+            failures.append(f"#{i} {text[:80]!r}: " + "; ".join(problems))
+    assert not failures, f"{len(failures)} of {len(inputs)} differ:\n" + "\n".join(failures[:15])
+    assert round_trips > COUNT // 3, "the corpus should mostly round-trip"
