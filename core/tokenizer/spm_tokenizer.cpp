@@ -15,10 +15,13 @@ namespace {
 
 class SpmTokenizer : public Tokenizer {
  public:
-  SpmTokenizer(const std::filesystem::path& file, TokenizerMeta meta) : meta_(std::move(meta)) {
-    const auto status = sp_.Load(file.string());
+  // source: a file path, or the serialized proto when from_proto.
+  SpmTokenizer(const std::string& source, bool from_proto, const std::string& origin,
+               TokenizerMeta meta)
+      : meta_(std::move(meta)) {
+    const auto status = from_proto ? sp_.LoadFromSerializedProto(source) : sp_.Load(source);
     if (!status.ok())
-      throw ModelError(file.string() + ": libsentencepiece cannot load it: " + status.ToString());
+      throw ModelError(origin + ": libsentencepiece cannot load it: " + status.ToString());
     std::vector<AddedToken> specials;
     for (int id = 0; id < sp_.GetPieceSize(); ++id) {
       if (sp_.IsControl(id) || sp_.IsUnknown(id))
@@ -126,7 +129,14 @@ class SpmTokenizer : public Tokenizer {
 
 std::unique_ptr<Tokenizer> load_spm_tokenizer(const std::filesystem::path& model_file,
                                               TokenizerMeta meta) {
-  return std::make_unique<SpmTokenizer>(model_file, std::move(meta));
+  return std::make_unique<SpmTokenizer>(model_file.string(), false, model_file.string(),
+                                        std::move(meta));
+}
+
+std::unique_ptr<Tokenizer> load_spm_tokenizer_from_proto(const std::string& serialized,
+                                                         TokenizerMeta meta,
+                                                         const std::string& origin) {
+  return std::make_unique<SpmTokenizer>(serialized, true, origin, std::move(meta));
 }
 
 }  // namespace dynamo

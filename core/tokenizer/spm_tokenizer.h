@@ -13,5 +13,9 @@ namespace dynamo {
 // Throws ModelError naming the file when libsentencepiece cannot load it.
 std::unique_ptr<Tokenizer> load_spm_tokenizer(const std::filesystem::path& model_file,
                                               TokenizerMeta meta);
+// The same from a serialized ModelProto (built from GGUF metadata); origin names it in errors.
+std::unique_ptr<Tokenizer> load_spm_tokenizer_from_proto(const std::string& serialized,
+                                                         TokenizerMeta meta,
+                                                         const std::string& origin);
 
 }  // namespace dynamo

@@ -19,6 +19,7 @@ tokenizers = pytest.importorskip("tokenizers")
 SOURCE = Path(os.environ.get("DYNAMO_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 DATA = SOURCE / "tests" / "data" / "tokenizers"
 BIN = os.environ.get("DYNAMO_SERVE_BIN", str(SOURCE / "build" / "dynamo-serve"))
+DEFAULT_GGUF = SOURCE / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 COUNT = 10_000
 INVALID = 300
 
@@ -45,7 +46,34 @@ def materialize(name, work):
     return dst
 
 
+def gguf_reference(path):
+    """SmolLM2's Hugging Face tokenizer, rebuilt from the GGUF's vocabulary and merges: byte-level
+    BPE after single-digit splitting (its tokenizer.json; llama.cpp calls this pre "smollm")."""
+    from gguf import GGUFReader
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    reader = GGUFReader(str(path))
+
+    def array(key):
+        field = reader.fields[key]
+        return [field.parts[i] for i in field.data]
+
+    assert bytes(reader.fields["tokenizer.ggml.pre"].parts[-1]).decode() == "smollm"
+    tokens = [bytes(p).decode("utf-8") for p in array("tokenizer.ggml.tokens")]
+    types = [int(p[0]) for p in array("tokenizer.ggml.token_type")]
+    merges = [tuple(bytes(p).decode("utf-8").split(" ", 1)) for p in array("tokenizer.ggml.merges")]
+    tok = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                            for t, ty in zip(tokens, types) if ty == 3])
+    return tok
+
+
 def reference(name, folder):
+    if name == "smollm2-gguf":
+        return gguf_reference(folder)
     if name == "gpt2":
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers
         tok = Tokenizer(models.BPE.from_file(str(folder / "encoder.json"), str(folder / "vocab.bpe")))
@@ -68,9 +96,14 @@ def run_ours(folder, lines, work, name):
     return rows
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen3", "spm-bpe-32k"])
+@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen3", "spm-bpe-32k", "smollm2-gguf"])
 def test_differential(name, work):
-    folder = materialize(name, work)
+    if name == "smollm2-gguf":
+        if not DEFAULT_GGUF.exists():
+            pytest.skip(f"{DEFAULT_GGUF} is not downloaded (scripts/setup.sh fetches it)")
+        folder = DEFAULT_GGUF
+    else:
+        folder = materialize(name, work)
     ref = reference(name, folder)
     specials = sorted(t.content for t in ref.get_added_tokens_decoder().values())[:64]
     seed = zlib.crc32(name.encode())
