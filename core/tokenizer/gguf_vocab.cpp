@@ -26,12 +26,16 @@ const char* const kQwen2Pattern =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
     "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
+bool is_llama3_pre(const std::string& pre) {
+  static const std::set<std::string> llama3 = {"llama3", "llama-bpe", "llama-v3", "dbrx",
+                                               "smaug-bpe", "falcon3"};
+  return llama3.count(pre) != 0;
+}
+
 // The pre-tokenizer Hugging Face's tokenizer.json has for the models llama.cpp names this way.
 std::unique_ptr<PreTokenizer> pre_tokenizer_for(const std::string& pre, const std::string& file) {
   static const std::set<std::string> gpt2 = {"default", "gpt2", "gpt-2", "phi-2", "olmo",
                                              "jais", "roberta-bpe", "poro-chat", "viking"};
-  static const std::set<std::string> llama3 = {"llama3", "llama-bpe", "llama-v3", "dbrx",
-                                               "smaug-bpe", "falcon3"};
   static const std::set<std::string> qwen2 = {"qwen2", "deepseek-r1-qwen", "megrez"};
   static const std::set<std::string> digits = {"smollm", "starcoder", "refact", "command-r",
                                                 "codeshell", "exaone", "minerva-7b"};
@@ -42,7 +46,7 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_for(const std::string& pre, const st
     parts.push_back(make_byte_level_pre_tokenizer(false, false));
     return make_sequence_pre_tokenizer(std::move(parts));
   };
-  if (llama3.count(pre)) return split_then_bytes(kLlama3Pattern);
+  if (is_llama3_pre(pre)) return split_then_bytes(kLlama3Pattern);
   if (qwen2.count(pre)) return split_then_bytes(kQwen2Pattern);
   if (digits.count(pre)) {
     std::vector<std::unique_ptr<PreTokenizer>> parts;
@@ -97,8 +101,11 @@ std::unique_ptr<Tokenizer> load_gpt2_vocab(const GgufFile& g, const std::string&
     cfg.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
   }
   PipelineParts parts;
-  parts.pre_tokenizer =
-      pre_tokenizer_for(g.get_string("tokenizer.ggml.pre").value_or("default"), file);
+  const std::string pre = g.get_string("tokenizer.ggml.pre").value_or("default");
+  parts.pre_tokenizer = pre_tokenizer_for(pre, file);
+  // Llama 3's tokenizer.json sets ignore_merges (a word that is a token is taken whole); llama.cpp
+  // does the same for these pre-tokenizer names.
+  cfg.ignore_merges = is_llama3_pre(pre);
   parts.decoder = make_byte_level_decoder();
   try {
     parts.model = std::make_unique<BpeModel>(std::move(cfg));
