@@ -1,7 +1,9 @@
 // Incremental detokenization (the prefix/read offset scheme of TGI and vLLM): decode a short window
 // of ids with and without the newest ones and emit the difference once it is complete UTF-8. The
 // window always starts one accepted step back, so decoders that strip a leading space (Metaspace,
-// Strip) see the same first token in both decodes and keep the spacing of the full decode.
+// Strip) see the same first token in both decodes and keep the spacing of the full decode. A text
+// ending in U+FFFD is held back only while the raw bytes really end in a partial character, so
+// invalid output does not make the window (and the cost of each step) grow without bound.
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/utf8.h"
 
@@ -10,8 +12,20 @@ namespace {
 
 constexpr size_t kContextTokens = 4;  // prompt tokens kept to give the first output its spacing
 
-bool ends_incomplete(const std::string& text) {
+bool ends_with_replacement(const std::string& text) {
   return text.size() >= 3 && text.compare(text.size() - 3, 3, utf8::kReplacement) == 0;
+}
+
+// Whether the raw bytes of the last few kept tokens end in a truncated UTF-8 sequence.
+bool bytes_incomplete(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special) {
+  std::string bytes;
+  size_t kept = 0;
+  for (size_t i = ids.size(); i-- > 0 && kept < 4;) {
+    if (skip_special && tok.is_special(ids[i])) continue;
+    bytes.insert(0, tok.token_to_piece(ids[i]));
+    ++kept;
+  }
+  return utf8::incomplete_tail(bytes) > 0;
 }
 
 }  // namespace
@@ -32,9 +46,9 @@ std::string StreamingDetokenizer::push(int32_t id) {
   const std::vector<int32_t> window(ids_.begin() + static_cast<ptrdiff_t>(prefix_offset_), ids_.end());
   const std::string prefix_text = tokenizer_.decode(prefix, skip_special_);
   const std::string text = tokenizer_.decode(window, skip_special_);
-  if (text.size() <= prefix_text.size() || ends_incomplete(text) ||
-      text.compare(0, prefix_text.size(), prefix_text) != 0)
+  if (text.size() <= prefix_text.size() || text.compare(0, prefix_text.size(), prefix_text) != 0)
     return {};
+  if (ends_with_replacement(text) && bytes_incomplete(tokenizer_, ids_, skip_special_)) return {};
   prefix_offset_ = read_offset_;
   read_offset_ = ids_.size();
   std::string delta = text.substr(prefix_text.size());

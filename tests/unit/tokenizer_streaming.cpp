@@ -79,3 +79,16 @@ TEST_CASE("streaming detokenizer flushes a dangling partial character at finish"
   text += stream.finish();
   CHECK(text == tok.decode(ids));
 }
+
+TEST_CASE("streaming detokenizer does not hold back complete U+FFFD characters") {
+  // Invalid output must not make the window grow: text that ends in a real U+FFFD is emitted.
+  const auto& tok = dynamo::test::fixture_tokenizer("llama3");
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "\xEF\xBF\xBD";
+  const auto ids = tok.encode(text, false);
+  dynamo::StreamingDetokenizer stream(tok);
+  std::string out;
+  for (int32_t id : ids) out += stream.push(id);
+  CHECK(out == text);
+  CHECK(stream.finish().empty());
+}
