@@ -1,6 +1,7 @@
 // Fixture tokenizers for the unit tests (see tokenizer_fixtures.h).
 #include "tests/unit/tokenizer_fixtures.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -18,7 +19,8 @@ namespace {
 void gunzip(const fs::path& from, const fs::path& to) {
   gzFile in = gzopen(from.string().c_str(), "rb");
   if (in == nullptr) throw std::runtime_error("cannot open " + from.string());
-  const fs::path tmp = to.string() + ".tmp";
+  // A per-process temporary name: ctest -j may run several test processes at once; rename is atomic.
+  const fs::path tmp = to.string() + ".tmp." + std::to_string(::getpid());
   std::ofstream out(tmp, std::ios::binary);
   char buf[1 << 16];
   int n;
@@ -44,7 +46,12 @@ std::string tokenizer_fixture_dir(const std::string& name) {
       if (!fs::exists(out) || fs::last_write_time(out) < fs::last_write_time(e.path()))
         gunzip(e.path(), out);
     } else {
-      fs::copy_file(e.path(), dst / e.path().filename(), fs::copy_options::update_existing);
+      const fs::path out = dst / e.path().filename();
+      const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid());
+      if (!fs::exists(out) || fs::last_write_time(out) < fs::last_write_time(e.path())) {
+        fs::copy_file(e.path(), tmp, fs::copy_options::overwrite_existing);
+        fs::rename(tmp, out);
+      }
     }
   }
   return dst.string();
