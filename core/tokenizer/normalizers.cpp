@@ -92,6 +92,10 @@ class LowercaseNormalizer : public Normalizer {
     size_t i = 0;
     while (i < text.size()) {
       const uint32_t cp = utf8::next(text, i);
+      if (cp == 0x130) {  // the one unconditional multi-character lowercase mapping (Rust's)
+        out += "i\xCC\x87";
+        continue;
+      }
       utf8::append(out, static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
     }
     text.swap(out);
