@@ -57,6 +57,7 @@ uint64_t mix(uint64_t k) {
   return k;
 }
 constexpr uint64_t kEmptyKey = ~0ULL;
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // U+2581
 
 }  // namespace
 
@@ -96,6 +97,19 @@ BpeModel::BpeModel(BpeConfig config) : config_(std::move(config)), cache_(std::m
     if (it == text_to_id_.end())
       throw std::runtime_error("unk_token '" + *config_.unk_token + "' is not in the vocabulary");
     unk_id_ = it->second;
+  }
+  if (!config_.byte_level && config_.continuing_subword_prefix.empty() &&
+      config_.end_of_word_suffix.empty() && model_to_id_.count(std::string_view(kMetaspace))) {
+    split_at_metaspace_ = true;
+    for (const auto& [text, id] : config_.vocab) {
+      for (size_t p = text.find(kMetaspace, 1); p != std::string::npos; p = text.find(kMetaspace, p + 1)) {
+        if (p < kMetaspace.size() || text.compare(p - kMetaspace.size(), kMetaspace.size(), kMetaspace) != 0) {
+          split_at_metaspace_ = false;
+          break;
+        }
+      }
+      if (!split_at_metaspace_) break;
+    }
   }
   config_.vocab.clear();
   config_.vocab.shrink_to_fit();
@@ -286,6 +300,23 @@ void BpeModel::merge_large(std::vector<int32_t>& ids) const {
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.empty()) return;
+  if (split_at_metaspace_ && word.size() > WordCache::kMaxWordBytes / 2 && !config_.ignore_merges) {
+    size_t start = 0;
+    for (size_t p = word.find(kMetaspace, 1); p != std::string_view::npos;
+         p = word.find(kMetaspace, p + kMetaspace.size())) {
+      if (p >= kMetaspace.size() && word.compare(p - kMetaspace.size(), kMetaspace.size(), kMetaspace) == 0)
+        continue;  // inside a run of "▁": tokens may span it
+      encode_chunk(word.substr(start, p - start), out);
+      start = p;
+    }
+    encode_chunk(word.substr(start), out);
+    return;
+  }
+  encode_chunk(word, out);
+}
+
+void BpeModel::encode_chunk(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (config_.ignore_merges) {
     if (auto it = model_to_id_.find(word); it != model_to_id_.end()) {

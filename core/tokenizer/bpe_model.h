@@ -53,6 +53,7 @@ class BpeModel {
   void initial_symbols(std::string_view word, std::vector<int32_t>& ids) const;
   void merge_small(std::vector<int32_t>& ids) const;
   void merge_large(std::vector<int32_t>& ids) const;
+  void encode_chunk(std::string_view word, std::vector<int32_t>& out) const;
 
   BpeConfig config_;
   std::vector<std::string> id_to_text_;
@@ -67,6 +68,10 @@ class BpeModel {
   std::vector<MergeValue> merge_values_;
   uint64_t merge_mask_ = 0;
   std::unique_ptr<WordCache> cache_;
+  // SentencePiece-style vocabularies without a pre-tokenizer hand over the whole text as one word.
+  // When no token has "▁" after another character, no merge can cross the start of a "▁" run, so
+  // such words are cut there and each part is merged (and cached) on its own: same ids, faster.
+  bool split_at_metaspace_ = false;
 };
 
 }  // namespace dynamo
