@@ -2,6 +2,8 @@
 // lstrip / rstrip / single_word rules of Hugging Face's AddedVocabulary::find_matches.
 #include "core/tokenizer/added_vocabulary.h"
 
+#include <utf8proc.h>
+
 #include "core/tokenizer/utf8.h"
 
 namespace dynamo {
@@ -13,7 +15,16 @@ uint32_t last_char(std::string_view s) {
   return utf8::next(s, k);
 }
 
-bool is_word_char(uint32_t cp) { return cp == '_' || utf8::is_alphanumeric(cp); }
+// regex-syntax's \w (what Hugging Face's single_word checks): Alphabetic, marks, decimal digits,
+// connector punctuation and the joiners.
+bool is_word_char(uint32_t cp) {
+  if (cp < 0x80) return cp == '_' || utf8::is_alphanumeric(cp);
+  if (cp == 0x200C || cp == 0x200D) return true;
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+         (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME) ||
+         cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC;
+}
 
 }  // namespace
 
