@@ -36,12 +36,10 @@ std::vector<int32_t> PipelineTokenizer::encode(std::string_view text, bool add_s
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 8);
   if (add_special) out = parts_.prefix;
-  thread_local std::vector<AddedMatch> matches;
-  matches.clear();
+  std::vector<AddedMatch> matches;
   parts_.added.find(text, false, matches);
-  std::vector<AddedMatch> local(matches);  // encode_segment may reuse the thread-local buffer
   size_t prev = 0;
-  for (const auto& m : local) {
+  for (const auto& m : matches) {
     if (m.begin > prev) encode_segment(text.substr(prev, m.begin - prev), prev == 0, out);
     out.push_back(m.id);
     prev = m.end;
