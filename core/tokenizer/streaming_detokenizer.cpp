@@ -35,6 +35,8 @@ StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool skip
     : tokenizer_(tokenizer), skip_special_(skip_special), ids_(std::move(prompt_context)) {
   if (ids_.size() > kContextTokens)
     ids_.erase(ids_.begin(), ids_.end() - static_cast<ptrdiff_t>(kContextTokens));
+  // A context that ends inside a character would make every later window disagree with it.
+  if (!ids_.empty() && ends_with_replacement(tokenizer_.decode(ids_, skip_special_))) ids_.clear();
   prefix_offset_ = 0;
   read_offset_ = ids_.size();
 }
@@ -63,10 +65,16 @@ std::string StreamingDetokenizer::finish() {
   const std::vector<int32_t> window(ids_.begin() + static_cast<ptrdiff_t>(prefix_offset_), ids_.end());
   const std::string prefix_text = tokenizer_.decode(prefix, skip_special_);
   const std::string text = tokenizer_.decode(window, skip_special_);
+  const size_t held_from = read_offset_;
   prefix_offset_ = read_offset_ = ids_.size();
-  if (text.size() <= prefix_text.size() || text.compare(0, prefix_text.size(), prefix_text) != 0)
-    return {};
-  std::string delta = text.substr(prefix_text.size());
+  std::string delta;
+  if (text.compare(0, prefix_text.size(), prefix_text) == 0) {
+    delta = text.substr(prefix_text.size());
+  } else {  // a decoder that rewrites earlier text: still hand out what was held back
+    delta = tokenizer_.decode(std::vector<int32_t>(ids_.begin() + static_cast<ptrdiff_t>(held_from),
+                                                   ids_.end()),
+                              skip_special_);
+  }
   emitted_ += delta;
   return delta;
 }

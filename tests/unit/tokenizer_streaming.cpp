@@ -92,3 +92,16 @@ TEST_CASE("streaming detokenizer does not hold back complete U+FFFD characters")
   CHECK(out == text);
   CHECK(stream.finish().empty());
 }
+
+TEST_CASE("streaming detokenizer with a prompt context that ends inside a character") {
+  const auto& tok = dynamo::test::fixture_tokenizer("gpt2");
+  const auto ids = tok.encode("hi \xE9\xBE\x98 ok", false);  // the CJK character is 2+ byte tokens
+  REQUIRE(ids.size() >= 4);
+  const std::vector<int32_t> context(ids.begin(), ids.begin() + 2);  // "hi", first byte(s)
+  dynamo::StreamingDetokenizer stream(tok, true, context);
+  std::string out;
+  for (size_t i = 2; i < ids.size(); ++i) out += stream.push(ids[i]);
+  out += stream.finish();
+  CHECK(dynamo::utf8::is_valid(out));
+  CHECK(out.find(" ok") != std::string::npos);
+}
