@@ -7,7 +7,8 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libboost1.81-dev libcli11-dev libsimdjson-dev doctest-dev libconcurrentqueue-dev
-  libxxhash-dev libpcre2-dev libsentencepiece-dev libopenblas-dev gfortran libtomlplusplus-dev
+  libxxhash-dev libpcre2-dev libsentencepiece-dev libutf8proc-dev zlib1g-dev libopenblas-dev gfortran
+  libtomlplusplus-dev
   clang libclang-rt-14-dev curl)
 
 APT_PACKAGES+=(wrk)  # HTTP load generator for scripts/bench_http.sh
