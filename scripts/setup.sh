@@ -28,7 +28,7 @@ stamp="$ROOT/.venv/.requirements.sha"
 want=$(sha256sum "$PY_REQS" | cut -d' ' -f1)
 if [ ! -x "$ROOT/.venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with $(basename "$PY_REQS")"
-  python3 -m venv "$ROOT/.venv"
+  [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
   "$ROOT/.venv/bin/pip" install -q --upgrade pip
   "$ROOT/.venv/bin/pip" install -q -r "$PY_REQS"
   echo "$want" > "$stamp"
