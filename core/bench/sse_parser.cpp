@@ -5,6 +5,7 @@ namespace dynamo::bench {
 
 bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   if (failed_) return false;
+  if (bytes.empty()) return true;  // keeps last_was_cr_ for the next piece
   size_t i = 0;
   if (last_was_cr_ && !bytes.empty() && bytes[0] == '\n') i = 1;  // second half of a split "\r\n"
   last_was_cr_ = false;
