@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -20,9 +21,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// A plain socket, not beast::tcp_stream: its per-operation timer costs microseconds on every read,
+// which at a token per read is most of the client's time. One timer per request bounds it instead.
 struct Connection {
-  explicit Connection(asio::io_context& io) : stream(io) {}
-  beast::tcp_stream stream;
+  explicit Connection(asio::io_context& io) : socket(io) {}
+  tcp::socket socket;
   beast::flat_buffer buffer;
   bool connected = false;
 };
@@ -80,17 +83,14 @@ std::shared_ptr<Connection> StreamClient::acquire(bool& reused) {
   return std::make_shared<Connection>(io_);
 }
 
-void StreamClient::release(std::shared_ptr<Connection> c) {
-  c->stream.expires_never();
-  idle_.push_back(std::move(c));
-}
+void StreamClient::release(std::shared_ptr<Connection> c) { idle_.push_back(std::move(c)); }
 
 // One request from send to the end of its stream. Owned by the pending async operation's handler.
 class StreamCall : public std::enable_shared_from_this<StreamCall> {
  public:
   StreamCall(StreamClient& client, const std::string& path, std::string body, RequestRecord rec,
              StreamClient::Done done)
-      : client_(client), rec_(std::move(rec)), done_(std::move(done)) {
+      : client_(client), rec_(std::move(rec)), done_(std::move(done)), timer_(client.io_) {
     req_.method(http::verb::post);
     req_.target(client.ep_.base_path + path);
     req_.version(11);
@@ -105,32 +105,44 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
 
   void start() {
     rec_.start_s = client_.now_s();
-    deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(client_.timeout_s_));
+    timer_.expires_after(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(client_.timeout_s_)));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->on_timeout();
+    });
     begin();
   }
 
  private:
   void begin() {
     conn_ = client_.acquire(rec_.reused_connection);
-    conn_->stream.expires_at(deadline_);
     if (conn_->connected) return write();
     ++client_.opened_;
-    conn_->stream.async_connect(client_.endpoints_,
-                                [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                                  self->on_connect(ec);
-                                });
+    asio::async_connect(conn_->socket, client_.endpoints_,
+                        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                          self->on_connect(ec);
+                        });
+  }
+
+  // The deadline passed: cancel whatever is pending; its handler sees timed_out_.
+  void on_timeout() {
+    if (completed_) return;
+    timed_out_ = true;
+    if (conn_) {
+      beast::error_code ignored;
+      conn_->socket.cancel(ignored);
+    }
   }
 
   void on_connect(beast::error_code ec) {
-    if (ec) return fail(ec == beast::error::timeout ? "timeout" : "connect", "connect: " + ec.message());
+    if (timed_out_) return fail("timeout", "connect not finished before --timeout");
+    if (ec) return fail("connect", "connect: " + ec.message());
     conn_->connected = true;
-    conn_->stream.socket().set_option(tcp::no_delay(true), ec);
+    conn_->socket.set_option(tcp::no_delay(true), ec);
     write();
   }
 
   void write() {
-    http::async_write(conn_->stream, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_write(conn_->socket, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->on_write(ec);
     });
   }
@@ -140,7 +152,7 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
     const bool stale = ec == http::error::end_of_stream || ec == asio::error::eof ||
                        ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
                        ec == asio::error::connection_aborted;
-    if (!stale || !rec_.reused_connection || retried_) return false;
+    if (!stale || !rec_.reused_connection || retried_ || timed_out_) return false;
     retried_ = true;
     close();
     begin();
@@ -149,16 +161,17 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
 
   void on_write(beast::error_code ec) {
     if (ec && retry_stale(ec)) return;
-    if (ec) return fail(ec == beast::error::timeout ? "timeout" : "connect", "send: " + ec.message());
+    if (timed_out_) return fail("timeout", "request not sent before --timeout");
+    if (ec) return fail("connect", "send: " + ec.message());
     parser_.emplace();
     parser_->body_limit(boost::none);
-    http::async_read_header(conn_->stream, conn_->buffer, *parser_,
+    http::async_read_header(conn_->socket, conn_->buffer, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec && retry_stale(ec)) return;
-    if (ec == beast::error::timeout) return fail("timeout", "no response header before --timeout");
+    if (timed_out_) return fail("timeout", "no response header before --timeout");
     if (ec) {
       const bool parse_error = ec.category() == http::make_error_code(http::error::bad_version).category() &&
                                ec != http::error::end_of_stream && ec != http::error::partial_message;
@@ -178,7 +191,7 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
     auto& body = parser_->get().body();
     body.data = buf_;
     body.size = sizeof buf_;
-    http::async_read_some(conn_->stream, conn_->buffer, *parser_,
+    http::async_read_some(conn_->socket, conn_->buffer, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
@@ -187,7 +200,7 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
     const double now = client_.now_s();
     const size_t n = sizeof buf_ - parser_->get().body().size;
     if (n > 0 && !consume(std::string_view(buf_, n), now)) return;
-    if (ec == beast::error::timeout) return fail("timeout", "stream not finished before --timeout");
+    if (timed_out_) return fail("timeout", "stream not finished before --timeout");
     if (ec) {
       if (rec_.http_status != 200) return fail(status_kind(), status_detail());
       return fail("bad_stream", "connection lost mid-stream: " + ec.message());
@@ -231,8 +244,8 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
 
   void close() {
     beast::error_code ignored;
-    conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn_->stream.close();
+    conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->socket.close(ignored);
     conn_.reset();
   }
 
@@ -250,6 +263,8 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
   }
 
   void complete(std::string kind, std::string detail) {
+    completed_ = true;
+    timer_.cancel();
     rec_.end_s = client_.now_s();
     rec_.ok = kind.empty();
     rec_.error_kind = std::move(kind);
@@ -264,12 +279,14 @@ class StreamCall : public std::enable_shared_from_this<StreamCall> {
   http::request<http::string_body> req_;
   std::shared_ptr<Connection> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
-  Clock::time_point deadline_;
+  asio::steady_timer timer_;
   SseParser sse_;
   OpenAiStreamReader reader_;
   std::vector<SseEvent> events_;
   std::string error_body_;
   bool retried_ = false;
+  bool timed_out_ = false;
+  bool completed_ = false;
   char buf_[4096];
 };
 
