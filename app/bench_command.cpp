@@ -95,6 +95,9 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--seed", c.workload.seed, "Seed for prompts, lengths and arrivals")->capture_default_str();
   sub->add_option("--timeout", c.timeout_s, "Seconds a request may take from send to end of stream")->capture_default_str();
+  sub->add_option("--client-threads", c.client_threads,
+                  "Client event-loop threads (one drives ~1,000 streams; add more past ~50k tokens/s)")
+      ->capture_default_str();
   sub->add_option("--slo-ttft-ms", c.slo.ttft_ms, "Goodput objective: time to first token (ms)");
   sub->add_option("--slo-itl-ms", c.slo.itl_ms, "Goodput objective: every inter-token gap of a request (ms)");
   sub->add_option("--slo-tpot-ms", c.slo.tpot_ms, "Goodput objective: mean time per output token (ms)");

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <stdexcept>
 
-#include <boost/asio/io_context.hpp>
 #include <simdjson.h>
 
 #include "core/bench/json_writer.h"
@@ -74,8 +73,10 @@ std::string describe_load(const BenchConfig& c, size_t concurrency, double rate)
   } else {
     std::snprintf(buf, sizeof buf, "closed loop, concurrency %zu", concurrency);
   }
-  return std::string(buf) + ", " + std::to_string(c.num_requests) + " requests after " +
-         std::to_string(c.warmup_requests) + " warmup, seed " + std::to_string(c.workload.seed);
+  std::string out = std::string(buf) + ", " + std::to_string(c.num_requests) + " requests after " +
+                    std::to_string(c.warmup_requests) + " warmup, seed " + std::to_string(c.workload.seed);
+  if (c.client_threads > 1) out += ", " + std::to_string(c.client_threads) + " client threads";
+  return out;
 }
 
 struct Phase {
@@ -84,7 +85,7 @@ struct Phase {
   RunInfo info;
 };
 
-Phase run_phase(boost::asio::io_context& io, StreamClient& client, const BenchConfig& c, const std::string& model,
+Phase run_phase(ClientPool& pool, const BenchConfig& c, const std::string& model,
                 size_t concurrency, double rate, uint64_t seed, bool progress, const std::string& label) {
   WorkloadOptions w = c.workload;
   w.seed = seed;
@@ -99,7 +100,7 @@ Phase run_phase(boost::asio::io_context& io, StreamClient& client, const BenchCo
   if (!warm.empty()) {
     LoadOptions wl = load;
     wl.label = label + " warmup";
-    RunResult wr = run_load(io, client, path, std::move(warm), wl);
+    RunResult wr = pool.run(path, std::move(warm), wl);
     size_t ok = 0;
     for (const auto& r : wr.records) ok += r.ok;
     if (ok == 0)
@@ -107,9 +108,9 @@ Phase run_phase(boost::asio::io_context& io, StreamClient& client, const BenchCo
                                wr.records[0].error_kind + ": " + wr.records[0].error + ")");
   }
   Phase ph;
-  ph.run = run_load(io, client, path, std::move(measured), load);
+  ph.run = pool.run(path, std::move(measured), load);
   ph.report = compute_report(ph.run, c.slo);
-  ph.info = RunInfo{client.endpoint().url(), c.endpoint == EndpointKind::kChat ? "chat" : "completions", model,
+  ph.info = RunInfo{pool.endpoint().url(), c.endpoint == EndpointKind::kChat ? "chat" : "completions", model,
                     describe_workload(c), describe_load(c, concurrency, rate), c.slo};
   return ph;
 }
@@ -128,19 +129,19 @@ int run_bench(const BenchConfig& c) {
   if (c.request_rate < 0) throw ConfigError("--request-rate must be > 0 (or inf)");
   if (!(c.burstiness > 0) || std::isinf(c.burstiness)) throw ConfigError("--burstiness must be > 0");
   if (c.request_rate == 0 && c.concurrency < 1) throw ConfigError("--concurrency must be >= 1");
+  if (c.client_threads < 1 || c.client_threads > 256) throw ConfigError("--client-threads must be 1..256");
   if (!c.plot_path.empty() && c.sweep.empty()) throw ConfigError("--plot needs --sweep");
   raise_fd_limit();
   const Endpoint ep = parse_url(c.url);
   const std::string model = c.model.empty() ? discover_model(ep) : c.model;
-  boost::asio::io_context io;
-  StreamClient client(io, ep, c.timeout_s);
+  ClientPool pool(ep, c.timeout_s, c.client_threads);
   const bool progress = c.progress == ProgressMode::kOn || (c.progress == ProgressMode::kAuto && isatty(2));
   bool any_failed = false;
   JsonWriter json;
   json.begin_object();
 
   if (c.sweep.empty()) {
-    Phase ph = run_phase(io, client, c, model, c.concurrency, c.request_rate, c.workload.seed, progress, "bench");
+    Phase ph = run_phase(pool, c, model, c.concurrency, c.request_rate, c.workload.seed, progress, "bench");
     std::fputs(render_report(ph.report, ph.info).c_str(), stdout);
     any_failed = ph.report.failed > 0;
     json.key("config");
@@ -163,7 +164,7 @@ int run_bench(const BenchConfig& c) {
       char label[64];
       std::snprintf(label, sizeof label, "%s=%g", sweep_param_name(spec.param), v);
       // A fresh seed per point: repeating the same prompts would turn later points into cache hits.
-      Phase ph = run_phase(io, client, c, model, concurrency, rate, c.workload.seed + 1000003ull * i, progress, label);
+      Phase ph = run_phase(pool, c, model, concurrency, rate, c.workload.seed + 1000003ull * i, progress, label);
       std::printf("[%s] %zu ok, %zu failed, %.3f req/s, %.1f output tok/s, TTFT p50 %.2f ms, TPOT p50 %.2f ms\n",
                   label, ph.report.succeeded, ph.report.failed, ph.report.request_throughput,
                   ph.report.output_throughput, ph.report.ttft_ms.p50, ph.report.tpot_ms.p50);

@@ -1,7 +1,9 @@
 // Drives a bench phase: closed loop (a fixed number of requests in flight) or open loop (arrivals
-// from a Poisson/gamma process, optionally capped in flight), on one io_context thread.
+// from a Poisson/gamma process, optionally capped in flight). Each client thread runs its own
+// io_context, StreamClient and share of the requests; one thread is the default.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,9 +36,27 @@ struct RunResult {
   size_t connections_opened = 0;
 };
 
-// Sends every request through the client and returns when all have ended. Runs io.run() itself:
-// the io_context must not be run by another thread meanwhile.
-RunResult run_load(boost::asio::io_context& io, StreamClient& client, const std::string& path,
-                   std::vector<PreparedRequest> requests, const LoadOptions& opts);
+// N event-loop threads, each with its own io_context and client (and so its own connections, kept
+// across phases for keep-alive reuse). Request i of a phase goes to thread i % N; a closed loop's
+// concurrency and an open loop's rate and cap are split evenly, so with N > 1 the arrivals are the
+// superposition of N independent processes (still Poisson when burstiness is 1).
+class ClientPool {
+ public:
+  ClientPool(const Endpoint& ep, double timeout_s, size_t threads);
+  ~ClientPool();
+  size_t size() const { return shards_.size(); }
+  const Endpoint& endpoint() const { return ep_; }
+
+  // Sends every request and returns when all have ended. Not reentrant.
+  RunResult run(const std::string& path, std::vector<PreparedRequest> requests, const LoadOptions& opts);
+
+ private:
+  struct Shard {
+    boost::asio::io_context io;
+    std::unique_ptr<StreamClient> client;
+  };
+  Endpoint ep_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
 
 }  // namespace dynamo::bench

@@ -95,6 +95,17 @@ def test_chat_open_loop(fake, tmp_path):
     assert s["tpot_ms"]["count"] == 30
 
 
+def test_client_threads(fake, tmp_path):
+    out = tmp_path / "r.json"
+    bench("--url", fake, "--isl", 8, "--osl", 6, "--concurrency", 7, "--client-threads", 3, "--num-requests", 40,
+          "--json", out)
+    rep = json.loads(out.read_text())
+    assert rep["summary"]["succeeded"] == 40 and rep["summary"]["output_tokens"] == 240
+    assert [r["index"] for r in rep["records"]] == list(range(40))
+    bench("--url", fake, "--osl", 4, "--request-rate", 500, "--client-threads", 2, "--num-requests", 30, "--json", out)
+    assert json.loads(out.read_text())["summary"]["succeeded"] == 30
+
+
 def test_error_kinds(faulty, tmp_path):
     out = tmp_path / "r.json"
     r = bench("--url", faulty, "--osl", 10, "--concurrency", 1, "--num-requests", 60, "--json", out, expect_rc=3)
