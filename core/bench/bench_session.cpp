@@ -112,6 +112,17 @@ Phase run_phase(ClientPool& pool, const BenchConfig& c, const std::string& model
   ph.report = compute_report(ph.run, c.slo);
   ph.info = RunInfo{pool.endpoint().url(), c.endpoint == EndpointKind::kChat ? "chat" : "completions", model,
                     describe_workload(c), describe_load(c, concurrency, rate), c.slo};
+  ph.info.isl = c.workload.isl;
+  ph.info.osl = c.workload.osl;
+  ph.info.prefix_len = c.workload.prefix_len;
+  ph.info.num_prefixes = c.workload.prefix_len > 0 ? c.workload.num_prefixes : 0;
+  ph.info.concurrency = concurrency;
+  ph.info.request_rate = rate;
+  ph.info.burstiness = c.burstiness;
+  ph.info.num_requests = c.num_requests;
+  ph.info.warmup_requests = c.warmup_requests;
+  ph.info.client_threads = c.client_threads;
+  ph.info.seed = seed;
   return ph;
 }
 

@@ -138,6 +138,12 @@ void write_run_info_json(JsonWriter& w, const RunInfo& info) {
   w.begin_object();
   w.field("url", info.url).field("endpoint", info.endpoint).field("model", info.model);
   w.field("workload", info.workload).field("load", info.load);
+  w.field("isl", info.isl).field("osl", info.osl).field("prefix_len", info.prefix_len);
+  w.field("num_prefixes", info.num_prefixes).field("concurrency", static_cast<uint64_t>(info.concurrency));
+  w.field("request_rate", info.request_rate).field("burstiness", info.burstiness);
+  w.field("num_requests", static_cast<uint64_t>(info.num_requests));
+  w.field("warmup_requests", static_cast<uint64_t>(info.warmup_requests));
+  w.field("client_threads", static_cast<uint64_t>(info.client_threads)).field("seed", info.seed);
   w.key("slo").begin_object();
   w.field("ttft_ms", info.slo.ttft_ms).field("itl_ms", info.slo.itl_ms).field("tpot_ms", info.slo.tpot_ms);
   w.end_object();

@@ -13,6 +13,11 @@ namespace dynamo::bench {
 struct RunInfo {
   std::string url, endpoint, model, workload, load;
   SloOptions slo;
+  // The same, as numbers, for --json readers (request_rate 0 = closed loop; concurrency 0 = no cap).
+  int64_t isl = 0, osl = 0, prefix_len = 0, num_prefixes = 0;
+  size_t concurrency = 0, num_requests = 0, warmup_requests = 0, client_threads = 1;
+  double request_rate = 0, burstiness = 1;
+  uint64_t seed = 0;
 };
 
 std::string render_report(const Report& rep, const RunInfo& info);

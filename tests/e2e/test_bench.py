@@ -75,6 +75,8 @@ def test_closed_loop_counts_and_json(fake, tmp_path):
                   "client_cpu_s", "client_cpu_us_per_output_token"):
         assert s[field] > 0, field
     assert rep["config"]["model"] == "fake-model"  # found through GET /v1/models
+    cfg = rep["config"]
+    assert (cfg["isl"], cfg["osl"], cfg["concurrency"], cfg["num_requests"], cfg["warmup_requests"]) == (32, 8, 4, 20, 3)
     recs = rep["records"]
     assert len(recs) == 20 and all(x["ok"] and x["completion_tokens"] == 8 and len(x["itl_ms"]) == 7 for x in recs)
     assert sorted(x["index"] for x in recs) == list(range(20))
