@@ -1,6 +1,7 @@
 // Terminal table and JSON for bench results (see report_output.h).
 #include "core/bench/report_output.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace dynamo::bench {
@@ -82,6 +83,10 @@ std::string render_report(const Report& rep, const RunInfo& info) {
   line(out, "Client CPU (s, % of one core)",
        fmt("%.3f", rep.client_cpu_s) + fmt(" (%.1f%%)", rep.duration_s > 0 ? 100 * rep.client_cpu_s / rep.duration_s : 0));
   line(out, "Client CPU per output token (us)", fmt("%.2f", rep.client_cpu_us_per_token));
+  const double busy = rep.duration_s > 0 ? rep.client_cpu_s / rep.duration_s / static_cast<double>(std::max<size_t>(1, info.client_threads)) : 0;
+  if (busy > 0.85)
+    out += "WARNING: the client's threads were " + fmt("%.0f%%", 100 * busy) +
+           " busy: latencies may be the client's; rerun with more --client-threads\n";
   line(out, "Send lag p99 (ms)", fmt("%.3f", rep.send_lag_ms.p99));
   line(out, "Connections opened", std::to_string(rep.connections_opened));
   out += "====================================================\n";
