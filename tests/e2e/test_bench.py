@@ -118,6 +118,18 @@ def test_error_kinds(faulty, tmp_path):
     assert "http_500 12" in r.stdout
 
 
+def test_close_delimited_stream(tmp_path):
+    proc, url = start_fake("--close-delimited")
+    try:
+        out = tmp_path / "r.json"
+        bench("--url", url, "--osl", 5, "--concurrency", 3, "--num-requests", 9, "--json", out)
+        s = json.loads(out.read_text())["summary"]
+        assert s["succeeded"] == 9 and s["output_tokens"] == 45 and s["connections_opened"] == 9
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_timeout_and_connect_errors(fake, tmp_path):
     out = tmp_path / "r.json"
     bench("--url", fake, "--osl", 400, "--num-requests", 2, "--timeout", 0.2, "--json", out, expect_rc=3)

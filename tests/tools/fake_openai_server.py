@@ -191,13 +191,19 @@ class Connection(asyncio.Protocol):
             self.route(method, target.split("?")[0], body)
 
     def write_raw(self, data):
-        self.transport.write(b"%x\r\n%s\r\n" % (len(data), data))
+        if self.server.args.close_delimited:
+            self.transport.write(data)
+        else:
+            self.transport.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def write_event(self, obj):
         self.write_raw(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
     def end_chunked(self):
         t = self.transport
+        if self.server.args.close_delimited:
+            t.close()
+            return
         t.write(b"0\r\n\r\n")
         self.busy = False
         if not self.keep_alive:
@@ -265,9 +271,12 @@ class Connection(asyncio.Protocol):
             return
         drop_at = n // 2 if args.drop_every and k % args.drop_every == 0 else None
         self.busy = True
-        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                             b"Transfer-Encoding: chunked\r\nConnection: %s\r\n\r\n" % (
-                                 b"keep-alive" if self.keep_alive else b"close"))
+        if args.close_delimited:  # HTTP/1.0 style: the body ends when the server closes
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        else:
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                                 b"Transfer-Encoding: chunked\r\nConnection: %s\r\n\r\n" % (
+                                     b"keep-alive" if self.keep_alive else b"close"))
         self.server.engine.admit(Stream(self, rid, body, chat, n, prompt_tokens, drop_at))
 
 
@@ -297,6 +306,8 @@ def main():
     ap.add_argument("--drop-every", type=int, default=0, help="every Kth stream is cut off half way")
     ap.add_argument("--short-every", type=int, default=0, help="every Kth request gets one token fewer than asked")
     ap.add_argument("--no-usage", action="store_true", help="never send the usage chunk")
+    ap.add_argument("--close-delimited", action="store_true",
+                    help="stream without chunked encoding, ending the body by closing the connection")
     args = ap.parse_args()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/tokenizer/tokenizer.h"
+
 #include <simdjson.h>
 
 #include "core/bench/request_body.h"
@@ -171,4 +173,63 @@ TEST_CASE("bench url and sweep parsing") {
   CHECK_THROWS_AS(parse_sweep("threads=1"), dynamo::ConfigError);
   CHECK_THROWS_AS(parse_sweep("concurrency=1,,2"), dynamo::ConfigError);
   CHECK_THROWS_AS(parse_sweep("request-rate=-1"), dynamo::ConfigError);
+}
+
+namespace {
+// A tokenizer stand-in: 100 ids, 0-2 and 99 special; a word is one token.
+class WordTokenizer : public dynamo::Tokenizer {
+ public:
+  std::vector<int32_t> encode(std::string_view text, bool) const override {
+    std::vector<int32_t> ids;
+    for (const auto& w : words_of(std::string(text))) ids.push_back(static_cast<int32_t>(3 + w.size() % 90));
+    return ids;
+  }
+  std::string decode(const std::vector<int32_t>&, bool) const override { return ""; }
+  std::string token_to_piece(int32_t) const override { return ""; }
+  int64_t vocab_size() const override { return 100; }
+  bool is_special(int32_t id) const override { return id < 3 || id == 99; }
+  std::optional<int32_t> token_to_id(std::string_view) const override { return std::nullopt; }
+  std::optional<int32_t> bos_id() const override { return 1; }
+  std::vector<int32_t> eos_ids() const override { return {2}; }
+  std::string bos_token() const override { return ""; }
+  std::string eos_token() const override { return ""; }
+  std::string chat_template() const override { return ""; }
+};
+}  // namespace
+
+TEST_CASE("bench workload: --tokenizer gives exact token-id prompts without special ids") {
+  WordTokenizer tok;
+  WorkloadOptions o;
+  o.isl = 37;
+  o.osl = 5;
+  o.prefix_len = 20;
+  o.num_prefixes = 2;
+  o.tokenizer = &tok;
+  auto reqs = make_workload(6, o);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const auto& r = reqs[i];
+    CHECK(r.prompt.empty());
+    REQUIRE(r.prompt_ids.size() == 57);
+    CHECK(r.expected_isl == 57);
+    for (int32_t id : r.prompt_ids) CHECK(!tok.is_special(id));
+    CHECK(std::equal(r.prompt_ids.begin(), r.prompt_ids.begin() + 20, reqs[(i + 2) % 6].prompt_ids.begin()));
+  }
+  CHECK(make_request_body(reqs[0], EndpointKind::kCompletions, "m").find("\"prompt\":[") != std::string::npos);
+
+  // ShareGPT lengths come from the tokenizer when there is one.
+  const auto path = std::filesystem::temp_directory_path() / "bench_sharegpt_tok.json";
+  {
+    std::ofstream f(path);
+    f << R"([{"conversations":[{"from":"human","value":"a b c"},{"from":"gpt","value":"one two three four five six seven"}]}])";
+  }
+  WorkloadOptions s;
+  s.kind = DatasetKind::kShareGpt;
+  s.dataset_path = path;
+  s.osl = 0;
+  s.tokenizer = &tok;
+  auto sg = make_workload(2, s);
+  CHECK(sg[0].expected_isl == 3);
+  CHECK(sg[0].osl == 7);
+  CHECK(sg[0].prompt == "a b c");
+  std::filesystem::remove(path);
 }
