@@ -104,6 +104,8 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--sweep", c.sweep, "Run several points: concurrency=1,4,16,64 or request-rate=1,2,4");
   sub->add_option("--plot", c.plot_path, "With --sweep: write an SVG of throughput against latency");
   sub->add_option("--json", c.json_path, "Write every metric and per-request record as JSON");
+  sub->add_flag("--no-server-metrics", [&c](int64_t) { c.server_metrics = false; },
+                "Do not read the server's GET /metrics around each phase");
   sub->add_flag("--progress", f->progress, "Show the progress bar even when stderr is not a terminal");
   sub->add_flag("--no-progress", f->no_progress, "Never show the progress bar");
   sub->callback([f, sub] {

@@ -7,13 +7,16 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include <simdjson.h>
 
 #include "core/bench/json_writer.h"
 #include "core/bench/report_output.h"
 #include "core/bench/runner.h"
+#include "core/bench/server_metrics.h"
 #include "core/bench/stream_client.h"
 #include "core/bench/sweep.h"
 #include "core/util/errors.h"
@@ -83,7 +86,16 @@ struct Phase {
   RunResult run;
   Report report;
   RunInfo info;
+  std::optional<ServerDelta> server;  // when the server exposes dynamo_serve_ metrics
+  long long client_ok = 0, client_tokens = 0;  // warmup included, to compare with `server`
 };
+
+void count_client(const RunResult& r, Phase& ph) {
+  for (const auto& rec : r.records) {
+    ph.client_ok += rec.ok;
+    if (rec.completion_tokens > 0) ph.client_tokens += rec.completion_tokens;
+  }
+}
 
 Phase run_phase(ClientPool& pool, const BenchConfig& c, const std::string& model,
                 size_t concurrency, double rate, uint64_t seed, bool progress, const std::string& label) {
@@ -97,6 +109,9 @@ Phase run_phase(ClientPool& pool, const BenchConfig& c, const std::string& model
   }
   LoadOptions load{concurrency, rate, c.burstiness, seed, progress, label};
   const std::string path = endpoint_path(c.endpoint);
+  Phase ph;
+  std::optional<std::map<std::string, double>> before;
+  if (c.server_metrics) before = scrape_metrics(pool.endpoint());
   if (!warm.empty()) {
     LoadOptions wl = load;
     wl.label = label + " warmup";
@@ -106,9 +121,17 @@ Phase run_phase(ClientPool& pool, const BenchConfig& c, const std::string& model
     if (ok == 0)
       throw std::runtime_error("warmup: all " + std::to_string(wr.records.size()) + " requests failed (first: " +
                                wr.records[0].error_kind + ": " + wr.records[0].error + ")");
+    count_client(wr, ph);
   }
-  Phase ph;
   ph.run = pool.run(path, std::move(measured), load);
+  count_client(ph.run, ph);
+  if (before) {
+    for (int attempt = 0; attempt < 3; ++attempt) {  // the server may count a stream just after ending it
+      if (auto after = scrape_metrics(pool.endpoint())) ph.server = metrics_delta(*before, *after);
+      if (!ph.server || std::llround(ph.server->generation_tokens) == ph.client_tokens) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
   ph.report = compute_report(ph.run, c.slo);
   ph.info = RunInfo{pool.endpoint().url(), c.endpoint == EndpointKind::kChat ? "chat" : "completions", model,
                     describe_workload(c), describe_load(c, concurrency, rate), c.slo};
@@ -154,11 +177,16 @@ int run_bench(const BenchConfig& c) {
   if (c.sweep.empty()) {
     Phase ph = run_phase(pool, c, model, c.concurrency, c.request_rate, c.workload.seed, progress, "bench");
     std::fputs(render_report(ph.report, ph.info).c_str(), stdout);
+    if (ph.server) std::fputs(render_server_delta(*ph.server, ph.client_ok, ph.client_tokens).c_str(), stdout);
     any_failed = ph.report.failed > 0;
     json.key("config");
     write_run_info_json(json, ph.info);
     json.key("summary");
     write_summary_json(json, ph.report);
+    if (ph.server) {
+      json.key("server_metrics");
+      write_server_delta_json(json, *ph.server, ph.client_ok, ph.client_tokens);
+    }
     json.key("records");
     write_records_json(json, ph.run.records);
   } else {
@@ -185,6 +213,10 @@ int run_bench(const BenchConfig& c) {
       write_run_info_json(json, ph.info);
       json.key("summary");
       write_summary_json(json, ph.report);
+      if (ph.server) {
+        json.key("server_metrics");
+        write_server_delta_json(json, *ph.server, ph.client_ok, ph.client_tokens);
+      }
       json.key("records");
       write_records_json(json, ph.run.records);
       json.end_object();

@@ -23,7 +23,8 @@ struct BenchConfig {
   size_t num_requests = 100;
   size_t warmup_requests = 0;
   double timeout_s = 600;
-  size_t client_threads = 1;  // event-loop threads in the client (see ClientPool)
+  size_t client_threads = 1;
+  bool server_metrics = true;  // scrape GET /metrics around each phase (skipped when absent)  // event-loop threads in the client (see ClientPool)
   SloOptions slo;
   std::string sweep;      // "" or concurrency=... / request-rate=...
   std::string json_path;  // "" = none

@@ -52,7 +52,7 @@ def bench(*args, expect_rc=0):
 
 def metrics(url):
     text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(dynamo_serve_\w+) (\S+)$", text, re.M)}
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(dynamo_serve_\w+)(?:\{[^}]*\})? (\S+)$", text, re.M)}
 
 
 def test_closed_loop_counts_and_json(fake, tmp_path):
@@ -84,6 +84,11 @@ def test_closed_loop_counts_and_json(fake, tmp_path):
     after = metrics(fake)
     assert after["dynamo_serve_requests_total"] - before["dynamo_serve_requests_total"] == 23
     assert after["dynamo_serve_generation_tokens_total"] - before["dynamo_serve_generation_tokens_total"] == 23 * 8
+    # bench reads the same counters itself and sets them beside its own (warmup included).
+    sm = rep["server_metrics"]
+    assert sm["generation_tokens"] == sm["client_output_tokens"] == 23 * 8
+    assert sm["requests"] == sm["client_requests_succeeded"] == 23
+    assert "Server generation tokens           184 (client: 184 in usage chunks)" in r.stdout
 
 
 def test_chat_open_loop(fake, tmp_path):

@@ -230,7 +230,8 @@ class Connection(asyncio.Protocol):
             return self.respond(200, {"status": "ok"})
         if method == "GET" and path == "/metrics":
             text = ("# TYPE dynamo_serve_requests_total counter\ndynamo_serve_requests_total %d\n"
-                    "# TYPE dynamo_serve_requests_succeeded_total counter\ndynamo_serve_requests_succeeded_total %d\n"
+                    "# TYPE dynamo_serve_request_success_total counter\n"
+                    "dynamo_serve_request_success_total{finished_reason=\"length\"} %d\n"
                     "# TYPE dynamo_serve_prompt_tokens_total counter\ndynamo_serve_prompt_tokens_total %d\n"
                     "# TYPE dynamo_serve_generation_tokens_total counter\ndynamo_serve_generation_tokens_total %d\n" % (
                         stats.requests, stats.requests_ok, stats.prompt_tokens, stats.generation_tokens))

@@ -4,6 +4,7 @@
 
 #include "core/bench/report.h"
 #include "core/bench/report_output.h"
+#include "core/bench/server_metrics.h"
 
 using namespace dynamo::bench;
 
@@ -93,4 +94,35 @@ TEST_CASE("bench report: nothing succeeded") {
   CHECK(rep.request_throughput == 0);
   CHECK_FALSE(rep.has_slo);
   CHECK(render_report(rep, RunInfo{}).find("connect 1") != std::string::npos);
+}
+
+
+TEST_CASE("bench server metrics: Prometheus text summed over labels, deltas, warning") {
+  const std::string before =
+      "# HELP dynamo_serve_generation_tokens_total Tokens generated\n"
+      "# TYPE dynamo_serve_generation_tokens_total counter\n"
+      "dynamo_serve_generation_tokens_total 100\n"
+      "dynamo_serve_request_success_total{finished_reason=\"length\"} 3\n"
+      "dynamo_serve_request_success_total{finished_reason=\"stop\"} 2\n"
+      "vllm:other_metric 7\n"
+      "dynamo_serve_time_to_first_token_seconds_bucket{le=\"0.1\"} 4\n";
+  auto b = dynamo::bench::parse_prometheus(before);
+  CHECK(b.at("dynamo_serve_generation_tokens_total") == 100);
+  CHECK(b.at("dynamo_serve_request_success_total") == 5);
+  CHECK(b.count("vllm:other_metric") == 0);
+  CHECK(b.at("dynamo_serve_time_to_first_token_seconds_bucket") == 4);
+  auto a = dynamo::bench::parse_prometheus(
+      "dynamo_serve_generation_tokens_total 180\n"
+      "dynamo_serve_request_success_total{finished_reason=\"length\"} 13\n"
+      "dynamo_serve_request_success_total{finished_reason=\"stop\"} 2\n"
+      "dynamo_serve_prefix_cache_hits_total 30\ndynamo_serve_prefix_cache_queries_total 40\n");
+  auto d = dynamo::bench::metrics_delta(b, a);
+  CHECK(d.generation_tokens == 80);
+  CHECK(d.requests == 10);
+  CHECK(d.prompt_tokens == -1);  // not exposed
+  CHECK(d.prefix_hits == 30);
+  const std::string same = dynamo::bench::render_server_delta(d, 10, 80);
+  CHECK(same.find("WARNING") == std::string::npos);
+  CHECK(same.find("75.0%") != std::string::npos);
+  CHECK(dynamo::bench::render_server_delta(d, 10, 81).find("WARNING") != std::string::npos);
 }
