@@ -44,7 +44,8 @@ mkdir -p "$OUT"
 
 # aiperf in its own venv, pinned.
 VENV=$ROOT/.venv-aiperf
-if ! "$VENV/bin/aiperf" --version >/dev/null 2>&1 || ! "$VENV/bin/pip" show aiperf 2>/dev/null | grep -q "^Version: $AIPERF_VERSION$"; then
+installed=$("$VENV/bin/pip" show aiperf 2>/dev/null || true)  # not piped into grep -q: pipefail + SIGPIPE
+if [ ! -x "$VENV/bin/aiperf" ] || ! grep -q "^Version: $AIPERF_VERSION$" <<<"$installed"; then
   echo "bench_crosscheck: installing aiperf==$AIPERF_VERSION into .venv-aiperf (once; a few minutes)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
@@ -95,7 +96,7 @@ echo "bench_crosscheck: aiperf $AIPERF_VERSION (same workload)"
   --concurrency "$CONC" --request-count "$NREQ" --warmup-request-count "$WARMUP" --random-seed 0 \
   --output-artifact-dir "$OUT/aiperf" --no-auto-plot > "$OUT/aiperf.txt" 2>&1 || { tail -40 "$OUT/aiperf.txt"; exit 1; }
 
-python3 - "$OUT/ours.json" "$OUT/aiperf/profile_export_aiperf.json" "$TOL" <<'PY'
+python3 - "$OUT/ours.json" "$OUT/aiperf/profile_export_aiperf.json" "$TOL" "$CONC" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))["summary"]
 ai = json.load(open(sys.argv[2]))
@@ -122,6 +123,11 @@ for name, a, b in rows:
     if abs(diff) > tol:
         bad.append(name)
     print("%-38s %14.3f %14.3f %7.2f%%%s" % (name, a, b, diff, flag))
+# Closed loop: a client that leaves no gap between requests gets concurrency / mean E2E latency.
+conc = float(sys.argv[4])
+print("closed-loop check: request throughput / (concurrency / mean E2E): dynamo bench %.3f, aiperf %.3f" % (
+    ours["request_throughput"] / (conc / (ours["e2el_ms"]["mean"] / 1000)),
+    ai["request_throughput"]["avg"] / (conc / (ai["request_latency"]["avg"] / 1000))))
 if bad:
     print("bench_crosscheck: DISAGREE on: " + ", ".join(bad))
     sys.exit(1)
