@@ -10,11 +10,6 @@
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/errors.h"
 
-namespace dynamo {
-// Weak so bench links in builds whose dynamo_core has no tokenizer yet; null means "not built".
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path) __attribute__((weak));
-}  // namespace dynamo
-
 namespace dynamo::app {
 namespace {
 
@@ -55,7 +50,6 @@ int run(BenchFlags& f, CLI::App& sub) {
   c.progress = f.progress ? bench::ProgressMode::kOn : f.no_progress ? bench::ProgressMode::kOff : bench::ProgressMode::kAuto;
   std::unique_ptr<Tokenizer> tok;
   if (!f.tokenizer_path.empty()) {
-    if (!&load_tokenizer) throw ConfigError("--tokenizer: this build has no tokenizer");
     tok = load_tokenizer(f.tokenizer_path);
     c.workload.tokenizer = tok.get();
   }

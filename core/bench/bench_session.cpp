@@ -63,7 +63,8 @@ std::string describe_workload(const BenchConfig& c) {
   std::string out = buf;
   if (w.prefix_len > 0)
     out += ", shared prefix " + std::to_string(w.prefix_len) + " tokens x " + std::to_string(w.num_prefixes);
-  out += w.tokenizer ? ", token-id prompts" : ", word prompts";
+  if (w.kind == DatasetKind::kSynthetic) out += w.tokenizer ? ", token-id prompts" : ", word prompts";
+  else if (w.tokenizer) out += ", lengths by tokenizer";
   return out;
 }
 

@@ -175,6 +175,17 @@ def test_sharegpt_and_prefix(fake, tmp_path):
     assert s["input_tokens"] == 6 * 60
 
 
+def test_tokenizer_token_id_prompts(fake, tmp_path):
+    tok = ROOT / "tests" / "data" / "tokenizers" / "spm-bpe-32k" / "tokenizer.json"
+    out = tmp_path / "r.json"
+    bench("--url", fake, "--tokenizer", tok, "--isl", 50, "--osl", 4, "--prefix-len", 20, "--num-prefixes", 2,
+          "--num-requests", 6, "--json", out)
+    s = json.loads(out.read_text())["summary"]
+    assert s["input_tokens"] == 6 * 70  # the fake server counts the ids it was sent
+    r = bench("--url", fake, "--tokenizer", tok, "--endpoint", "chat", "--num-requests", 1, expect_rc=1)
+    assert "--endpoint completions" in r.stderr
+
+
 def test_config_file_and_bad_flags(fake, tmp_path):
     cfg = tmp_path / "bench.toml"
     out = tmp_path / "r.json"
