@@ -1,0 +1,36 @@
+// cuBLAS GEMM calls for the executor's linear layers (row-major activations, [out, in] weights).
+#include "gpu/linear.h"
+
+#include "gpu/cuda_check.h"
+
+namespace dynamo::gpu {
+
+Linear::Linear(cudaStream_t stream, size_t workspace_bytes) {
+  CUBLAS_CHECK(cublasCreate(&handle_));
+  CUBLAS_CHECK(cublasSetStream(handle_, stream));
+  CUDA_CHECK(cudaMalloc(&workspace_, workspace_bytes));
+  CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, workspace_bytes));
+  CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));
+}
+
+Linear::~Linear() {
+  if (handle_) cublasDestroy(handle_);
+  if (workspace_) cudaFree(workspace_);
+}
+
+// Column-major view: y^T[out, rows] = W[in, out]^T (op T) * x^T[in, rows].
+void Linear::forward(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out) {
+  if (rows == 0) return;
+  const float alpha = 1.f, beta = 0.f;
+  CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, CUDA_R_16BF, in, x,
+                            CUDA_R_16BF, in, &beta, y, CUDA_R_16BF, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+void Linear::forward_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out) {
+  if (rows == 0) return;
+  const float alpha = 1.f, beta = 0.f;
+  CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, CUDA_R_16BF, in, x,
+                            CUDA_R_16BF, in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace dynamo::gpu
