@@ -1,15 +1,11 @@
-// --config FILE for every subcommand: TOML through CLI11's config reader, unknown keys are errors.
-#include <filesystem>
-#include <string>
-
+// The --config FILE option every subcommand carries; the file itself is read by config_file.cpp.
 #include "app/commands.h"
-#include "core/util/errors.h"
 
 namespace dynamo::app {
 
 void add_config_option(CLI::App& sub) {
-  sub.set_config("--config", "", "TOML file whose keys are this command's flags (flags win)");
-  sub.allow_config_extras(CLI::config_extras_mode::error);
+  sub.add_option("--config", "TOML file whose keys are this command's flags (command-line flags win)")
+      ->check(CLI::ExistingFile);
 }
 
 }  // namespace dynamo::app
