@@ -99,7 +99,11 @@ def main():
             continue
         path = os.path.join(args.work, name)
         os.makedirs(path, exist_ok=True)
-        model = transformers.AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda().eval()
+        try:
+            model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+        except TypeError:  # transformers 4.x
+            model = transformers.AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16)
+        model = model.cuda().eval()
         with torch.no_grad():  # norms near 1 but not exactly, so a mixed-up norm weight shows
             for n, p in model.named_parameters():
                 if "norm" in n:
