@@ -143,9 +143,10 @@ void load_device_weights(const Model& model, DeviceWeights& w, cudaStream_t stre
       const TensorView& t = model.weights->get(p.name);
       if (t.nbytes != numel(p.shape) * dtype_size(t.dtype))
         throw ModelError(t.source + ": tensor " + p.name + " has " + std::to_string(t.nbytes) + " bytes");
-      // Synchronous copy: the source may be pageable mmap memory; one tensor at a time keeps the
-      // staging buffer small.
-      CUDA_CHECK(cudaMemcpy(staging, t.data, t.nbytes, cudaMemcpyHostToDevice));
+      // Copy and conversion on the same stream: a plain cudaMemcpy from pageable (mmap) memory may
+      // return before its DMA lands, and the non-blocking stream would not wait for it. One tensor at
+      // a time keeps the staging buffer small.
+      CUDA_CHECK(cudaMemcpyAsync(staging, t.data, t.nbytes, cudaMemcpyHostToDevice, stream));
       const SourceType st = t.dtype == DType::F32 ? SourceType::F32
                             : t.dtype == DType::F16 ? SourceType::F16 : SourceType::BF16;
       convert_to_bf16(staging, st, p.dst, numel(p.shape), stream);

@@ -38,7 +38,6 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const Atten
   float* sO = reinterpret_cast<float*>(smem + S::q + 2 * S::k + S::s + S::p);
   float* sM = sO + kBM * S::ldo;
   float* sL = sM + kBM;
-  float* sA = sL + kBM;
 
   const int seq = p.work[2 * blockIdx.x], tile = p.work[2 * blockIdx.x + 1];
   const int head = blockIdx.y;
@@ -97,34 +96,42 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const Atten
     }
     __syncwarp();
 
-    // Online softmax over the tile, one row at a time (lane owns keys lane and lane + 32).
-    for (int rr = 0; rr < 16; ++rr) {
-      const int r = warp * 16 + rr;
+    // Online softmax: lane owns row warp*16 + lane/2 and the columns of parity lane&1 (interleaved
+    // so that the two lanes of a row hit different banks); it also rescales that half of its O row.
+    {
+      const int r = warp * 16 + lane / 2, h = lane & 1;
       const int qpos = nc + tile + r;
-      const int j0 = kb + lane, j1 = kb + lane + 32;
-      float s0 = sS[r * S::lds + lane], s1 = sS[r * S::lds + lane + 32];
-      s0 = (j0 <= qpos && j0 < kv_end) ? s0 * scale_log2 : -INFINITY;
-      s1 = (j1 <= qpos && j1 < kv_end) ? s1 * scale_log2 : -INFINITY;
+      float sv[kBN / 2];
+      float mx = -INFINITY;
+#pragma unroll
+      for (int i = 0; i < kBN / 2; ++i) {
+        const int c = h + 2 * i, j = kb + c;
+        const float v = (j <= qpos && j < kv_end) ? sS[r * S::lds + c] * scale_log2 : -INFINITY;
+        sv[i] = v;
+        mx = fmaxf(mx, v);
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       const float m_old = sM[r];
-      const float m_new = fmaxf(m_old, warp_max(fmaxf(s0, s1)));
+      const float m_new = fmaxf(m_old, mx);
       const bool none = m_new == -INFINITY;
-      const float p0 = none ? 0.f : exp2f(s0 - m_new), p1 = none ? 0.f : exp2f(s1 - m_new);
-      const float sum = warp_sum(p0 + p1);
+      float sum = 0.f;
+#pragma unroll
+      for (int i = 0; i < kBN / 2; ++i) {
+        const float pv = none ? 0.f : exp2f(sv[i] - m_new);
+        sum += pv;
+        sP[r * S::ldp + h + 2 * i] = __float2bfloat16(pv);
+      }
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      const float alpha = none ? 1.f : exp2f(m_old - m_new);
       __syncwarp();
-      if (lane == 0) {
-        const float alpha = none ? 1.f : exp2f(m_old - m_new);
+      if (h == 0) {
         sM[r] = m_new;
         sL[r] = sL[r] * alpha + sum;
-        sA[r] = alpha;
       }
-      sP[r * S::ldp + lane] = __float2bfloat16(p0);
-      sP[r * S::ldp + lane + 32] = __float2bfloat16(p1);
-    }
-    __syncwarp();
-    for (int rr = 0; rr < 16; ++rr) {
-      const int r = warp * 16 + rr;
-      const float a = sA[r];
-      for (int c = lane; c < D; c += 32) sO[r * S::ldo + c] *= a;
+      if (alpha != 1.f) {
+#pragma unroll 8
+        for (int i = 0; i < D / 2; ++i) sO[r * S::ldo + h + 2 * i] *= alpha;
+      }
     }
     __syncwarp();
 

@@ -102,7 +102,8 @@ TEST_CASE("cuda executor: a prefix already in cache is attended to, not recomput
   CHECK(whole[1].generated == chunked[1].generated);
 }
 
-TEST_CASE("cuda executor: decode graphs give the same logits as eager launches") {
+// Not bit-identical: the graph runs the padded batch (4 rows for 3), so cuBLAS may pick other kernels.
+TEST_CASE("cuda executor: decode graphs give the same tokens and logits as eager launches") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
@@ -115,8 +116,11 @@ TEST_CASE("cuda executor: decode graphs give the same logits as eager launches")
   for (int k = 0; k < 6; ++k) {
     const StepResult ra = run_step(graphs, ptrs(a), 1 << 30, true);
     const StepResult rb = run_step(eager, ptrs(b), 1 << 30, true);
-    CHECK(ra.logits == rb.logits);
+    CHECK(rel_err(ra.logits, rb.logits) < 1e-2);
   }
+  CHECK(a[0].generated == b[0].generated);
+  CHECK(a[1].generated == b[1].generated);
+  CHECK(a[2].generated == b[2].generated);
   CHECK(graphs.num_graphs() == 1);
   CHECK(eager.num_graphs() == 0);
 }
