@@ -116,7 +116,7 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   const size_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim, V = c.vocab_size;
   const size_t qd = c.num_heads * D, qkvd = qd + 2 * c.num_kv_heads * D, T = tokens, S = seqs;
   const size_t G = c.num_heads / c.num_kv_heads;
-  const size_t partials = G * (2 * size_t(num_sms_) + S * c.num_kv_heads);
+  const size_t partials = G * (4 * size_t(num_sms_) + S * c.num_kv_heads);  // see decode_splits()
   const MetaLayout layout(cap_tokens_, cap_seqs_, cap_width_);
   size_t off = 0;
   std::vector<std::pair<void**, size_t>> slots;

@@ -22,12 +22,12 @@ class Linear {
   void forward_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out);
 
   cublasHandle_t handle() const { return handle_; }
-  // Products of at most kGemvMaxRows rows go to the skinny kernel (gemv.cuh) unless turned off.
-  void set_use_gemv(bool on) { use_gemv_ = on; }
+  // Products of at most this many rows (<= kGemvMaxRows) go to the skinny kernel (gemv.cuh).
+  void set_gemv_max_rows(int rows) { gemv_max_rows_ = rows; }
 
  private:
   cudaStream_t stream_ = nullptr;
-  bool use_gemv_ = true;
+  int gemv_max_rows_ = 8;
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
 };

@@ -13,6 +13,7 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
+constexpr int kUnroll = 4;  // K/V loads in flight per thread
 
 template <int D, int MAXG>
 __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const AttentionDecodeParams p) {
@@ -63,24 +64,33 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
 
   for (int c = start; c < end; c += CHUNK) {
     const int n = min(CHUNK, end - c);
-    for (int base = warp * KPW; base < n; base += KPB) {
-      const int jj = base + kg;
-      const bool valid = jj < n;
-      float k[8] = {};
-      if (valid) {
-        const int j = c + jj;
-        const int64_t blk = bt[j / p.block_size];
-        load8(p.k_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, k);
+    // Q.K: kUnroll keys per thread in flight.
+    for (int base = warp * KPW; base < n; base += KPB * kUnroll) {
+      float k[kUnroll][8];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int jj = base + u * KPB + kg;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) k[u][i] = 0.f;
+        if (jj < n) {
+          const int j = c + jj;
+          const int64_t blk = bt[j / p.block_size];
+          load8(p.k_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, k[u]);
+        }
       }
 #pragma unroll
-      for (int g = 0; g < MAXG; ++g) {
-        if (g >= G) break;
-        float d = 0.f;
+      for (int u = 0; u < kUnroll; ++u) {
+        const int jj = base + u * KPB + kg;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) d += q[g][i] * k[i];
+        for (int g = 0; g < MAXG; ++g) {
+          if (g >= G) break;
+          float d = 0.f;
 #pragma unroll
-        for (int o = TPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-        if (valid && (lane % TPK) == 0) sS[g][jj] = d;
+          for (int i = 0; i < 8; ++i) d += q[g][i] * k[u][i];
+#pragma unroll
+          for (int o = TPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+          if (jj < n && (lane % TPK) == 0) sS[g][jj] = d;
+        }
       }
     }
     __syncthreads();
@@ -112,19 +122,30 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
         for (int i = 0; i < 8; ++i) acc[g][i] *= a;
       }
     }
-    for (int base = warp * KPW; base < n; base += KPB) {
-      const int jj = base + kg;
-      if (jj >= n) continue;
-      const int j = c + jj;
-      const int64_t blk = bt[j / p.block_size];
-      float v[8];
-      load8(p.v_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, v);
+    for (int base = warp * KPW; base < n; base += KPB * kUnroll) {
+      float v[kUnroll][8];
 #pragma unroll
-      for (int g = 0; g < MAXG; ++g) {
-        if (g < G) {
-          const float w = sS[g][jj];
+      for (int u = 0; u < kUnroll; ++u) {
+        const int jj = base + u * KPB + kg;
 #pragma unroll
-          for (int i = 0; i < 8; ++i) acc[g][i] += w * v[i];
+        for (int i = 0; i < 8; ++i) v[u][i] = 0.f;
+        if (jj < n) {
+          const int j = c + jj;
+          const int64_t blk = bt[j / p.block_size];
+          load8(p.v_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, v[u]);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int jj = base + u * KPB + kg;
+        if (jj >= n) continue;
+#pragma unroll
+        for (int g = 0; g < MAXG; ++g) {
+          if (g < G) {
+            const float w = sS[g][jj];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[g][i] += w * v[u][i];
+          }
         }
       }
     }
@@ -195,8 +216,8 @@ void launch_group(const AttentionDecodeParams& p, cudaStream_t stream) {
 
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms) {
   const int blocks = num_seqs * num_kv_heads;
-  int splits = (2 * num_sms + blocks - 1) / blocks;
-  return splits < 1 ? 1 : (splits > 32 ? 32 : splits);
+  int splits = (4 * num_sms + blocks - 1) / blocks;  // about four blocks per multiprocessor
+  return splits < 1 ? 1 : (splits > 64 ? 64 : splits);
 }
 
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream) {

@@ -25,7 +25,8 @@ struct AttentionDecodeParams {
   float* part_ml = nullptr;   // scratch [num_seqs][num_heads][num_splits][2]
 };
 
-// Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it).
+// Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
+// num_seqs * num_kv_heads * splits <= 4 * num_sms + num_seqs * num_kv_heads.
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms);
 
 // head_dim 64 or 128; num_heads / num_kv_heads at most 16. Padding rows get zeros.

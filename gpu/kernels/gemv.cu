@@ -78,6 +78,10 @@ void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cud
     case 2: gemv_kernel<2, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
     case 3: gemv_kernel<3, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
     case 4: gemv_kernel<4, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
+    case 5: gemv_kernel<5, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
+    case 6: gemv_kernel<6, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
+    case 7: gemv_kernel<7, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
+    case 8: gemv_kernel<8, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
     default: return;
   }
   CUDA_CHECK_LAUNCH();

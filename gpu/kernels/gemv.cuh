@@ -1,13 +1,13 @@
-// Skinny products for decode at small batch: y[m, n] = sum_k x[m, k] * W[n, k] for m < rows <= 4,
+// Skinny products for decode at small batch: y[m, n] = sum_k x[m, k] * W[n, k] for m < rows <= 8,
 // bf16 operands, fp32 accumulation; streams W once at close to memory bandwidth (cuBLAS's choice for
-// one to four rows leaves bandwidth unused).
+// a handful of rows leaves bandwidth unused).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 namespace dynamo::gpu {
 
-constexpr int kGemvMaxRows = 4;
+constexpr int kGemvMaxRows = 8;
 
 // in must be a multiple of 8. y is bf16 (gemv_bf16) or fp32 (gemv_f32), row-major [rows, out].
 void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,

@@ -107,11 +107,10 @@ __global__ void __launch_bounds__(kThreads)
   __syncthreads();
   for (int a = threadIdx.x; a < sp.adjust_count; a += kThreads) {
     const LogitAdjust adj = adjust[sp.adjust_begin + a];
-    float x = w[adj.token];
-    if (adj.rep != 1.f) x = x > 0.f ? x / adj.rep : x * adj.rep;
-    x = x - adj.sub + adj.add;
+    float x = w[adj.token] + adj.add;
     if (adj.mask) x = -INFINITY;
-    w[adj.token] = x;
+    if (adj.rep != 1.f) x = x > 0.f ? x / adj.rep : x * adj.rep;
+    w[adj.token] = x - adj.sub;
   }
   __syncthreads();
 
@@ -140,17 +139,24 @@ __global__ void __launch_bounds__(kThreads)
     const float total = block_sum(z, shf);  // also orders the writes above before the reads below
     float thr = 0.f;
     if (sp.top_k > 0 && sp.top_k < vocab) {
-      thr = fmaxf(thr, bisect_threshold([&](float t) {
-                    float c = 0.f;
-                    for (int i = threadIdx.x; i < vocab; i += kThreads) c += w[i] >= t ? 1.f : 0.f;
-                    return block_sum(c, shf) >= float(sp.top_k);
-                  }));
+      thr = bisect_threshold([&](float t) {
+        float c = 0.f;
+        for (int i = threadIdx.x; i < vocab; i += kThreads) c += w[i] >= t ? 1.f : 0.f;
+        return block_sum(c, shf) >= float(sp.top_k);
+      });
     }
-    if (sp.top_p < 1.f) {
-      const float target = sp.top_p * total;
+    if (sp.top_p < 1.f) {  // over the distribution renormalised to the top-k survivors
+      float kept = total;
+      if (thr > 0.f) {
+        float c = 0.f;
+        for (int i = threadIdx.x; i < vocab; i += kThreads) c += w[i] >= thr ? w[i] : 0.f;
+        kept = block_sum(c, shf);
+      }
+      const float target = sp.top_p * kept, floor_k = thr;
       thr = fmaxf(thr, bisect_threshold([&](float t) {
+                    const float cut = fmaxf(t, floor_k);
                     float c = 0.f;
-                    for (int i = threadIdx.x; i < vocab; i += kThreads) c += w[i] >= t ? w[i] : 0.f;
+                    for (int i = threadIdx.x; i < vocab; i += kThreads) c += w[i] >= cut ? w[i] : 0.f;
                     return block_sum(c, shf) >= target;
                   }));
     }

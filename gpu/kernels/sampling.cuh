@@ -22,8 +22,9 @@ struct SampleSpec {       // one per sampled sequence
   int32_t adjust_begin = 0, adjust_count = 0;  // its entries in the LogitAdjust array
 };
 
-// Applied in this order to one token's logit x: repetition (x > 0 ? x / rep : x * rep), then
-// x -= sub (frequency * count + presence), then x += add (logit_bias), then -inf when mask.
+// Applied in this order to one token's logit x (the CPU sampler's order): x += add (logit_bias),
+// -inf when mask (min_tokens EOS), repetition (x > 0 ? x / rep : x * rep), x -= sub (frequency *
+// count + presence).
 struct LogitAdjust {
   int32_t token = 0;
   float rep = 1.f;
@@ -40,9 +41,11 @@ struct SampleOut {
 };
 
 // logits: [rows][vocab] fp32 (left untouched); work: scratch [n][vocab] fp32.
-// Kept set: tokens with p >= max(top-k threshold, top-p threshold, min_p * p_max) where p is the
-// temperature-scaled probability; the token is the first, in vocabulary order, whose running sum
-// of kept probabilities exceeds u * (kept total), u = sampling_uniform(seed, draw_index).
+// Kept set (as core/sampling/sampler.cpp, up to exact ties): p = temperature-scaled probability;
+// top-k keeps p >= the k-th largest; top-p then keeps the best-first prefix of those whose mass
+// reaches top_p of their total; min-p keeps p >= min_p * p_max. The token is the first, in
+// vocabulary order, whose running sum of kept probabilities exceeds u * (kept total),
+// u = sampling_uniform(seed, draw_index).
 // Greedy ties go to the lowest token id.
 void sample_tokens(const float* logits, int vocab, const SampleSpec* specs, const LogitAdjust* adjust, float* work,
                    SampleOut* out, int n, cudaStream_t stream);

@@ -2,6 +2,7 @@
 #include "tests/gpu/executor_driver.h"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 namespace dynamo::gpu::test {
@@ -81,20 +82,41 @@ StepResult run_step(Executor& ex, std::vector<DriverSeq*> seqs, int max_prompt_c
   StepResult r = ex.step(req);
   for (size_t i = 0; i < seqs.size(); ++i) seqs[i]->cached += int(tokens[i].size());
   if (r.sampled.size() != sampled.size()) throw std::logic_error("driver: wrong number of sampled tokens");
-  for (size_t i = 0; i < sampled.size(); ++i) sampled[i]->generated.push_back(r.sampled[i].token);
+  const size_t V = ex.config().vocab_size;
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    sampled[i]->generated.push_back(r.sampled[i].token);
+    if (!logits) continue;
+    std::vector<float> row(r.logits.begin() + i * V, r.logits.begin() + (i + 1) * V);
+    std::vector<float> top = row;
+    std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<float>());
+    sampled[i]->gaps.push_back(top[0] - top[1]);
+    if (sampled[i]->keep_logits) sampled[i]->logits.push_back(std::move(row));
+  }
   return r;
 }
 
 void generate(Executor& ex, std::vector<DriverSeq*> seqs, int steps, bool batched) {
   if (batched) {
-    run_step(ex, seqs, 1 << 30, false);
-    for (int k = 0; k < steps; ++k) run_step(ex, seqs, 1 << 30, false);
+    run_step(ex, seqs, 1 << 30, true);
+    for (int k = 0; k < steps; ++k) run_step(ex, seqs, 1 << 30, true);
     return;
   }
   for (DriverSeq* s : seqs) {
-    run_step(ex, {s}, 1 << 30, false);
-    for (int k = 0; k < steps; ++k) run_step(ex, {s}, 1 << 30, false);
+    run_step(ex, {s}, 1 << 30, true);
+    for (int k = 0; k < steps; ++k) run_step(ex, {s}, 1 << 30, true);
   }
+}
+
+std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap) {
+  const size_t n = std::min(a.generated.size(), b.generated.size());
+  for (size_t k = 0; k < n; ++k) {
+    if (a.generated[k] == b.generated[k]) continue;
+    const float gap = std::min(k < a.gaps.size() ? a.gaps[k] : 1e9f, k < b.gaps.size() ? b.gaps[k] : 1e9f);
+    if (gap < tie_gap) return "";
+    return "tokens differ at step " + std::to_string(k) + " with top-2 gap " + std::to_string(gap);
+  }
+  if (a.generated.size() != b.generated.size()) return "different lengths";
+  return "";
 }
 
 }  // namespace dynamo::gpu::test

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/executor/executor.h"
@@ -17,6 +18,9 @@ struct DriverSeq {
   std::vector<int32_t> blocks;  // enough for prompt + all generated tokens
   int32_t cached = 0;
   SamplingParams sampling;      // greedy by default
+  std::vector<float> gaps;      // per sampled step: top-1 minus top-2 logit (when logits were returned)
+  std::vector<std::vector<float>> logits;  // per sampled step, when keep_logits
+  bool keep_logits = false;
   DriverSeq() { sampling.temperature = 0.f; }
 };
 
@@ -32,5 +36,9 @@ StepResult run_step(Executor& ex, std::vector<DriverSeq*> seqs, int max_prompt_c
 // Greedy generation: prefill each prompt (whole), then `steps` decode steps; batched = all sequences
 // in the same steps.
 void generate(Executor& ex, std::vector<DriverSeq*> seqs, int steps, bool batched);
+
+// Greedy runs equal, or they part where either run's top-2 logit gap is under tie_gap (a
+// floating-point tie). Returns "" when they agree that way, else a description of the first difference.
+std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap);
 
 }  // namespace dynamo::gpu::test

@@ -29,15 +29,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
     ap.add_argument("--batches", default="1,8,32")
-    ap.add_argument("--contexts", default="1024,4096")
-    ap.add_argument("--new", type=int, default=32)
+    ap.add_argument("--contexts", default="1024")
+    ap.add_argument("--new", type=int, default=16)
     ap.add_argument("--prefill", type=int, default=4096)
     args = ap.parse_args()
     cfg = transformers.AutoConfig.for_model(**{k: v for k, v in json.load(open(args.config)).items()
                                                if k not in ("architectures",)})
     with torch.device("cuda"):
         model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).eval()
-    gen = dict(do_sample=False, cache_implementation="static", eos_token_id=None, pad_token_id=0)
+    # disable_compile: transformers 5 would otherwise torch.compile the static-cache decode on the fly.
+    gen = dict(do_sample=False, cache_implementation="static", eos_token_id=None, pad_token_id=0,
+               disable_compile=True)
     print("| batch | context | HF static-cache decode ms/step | tokens/s |\n|---|---|---|---|")
     with torch.no_grad():
         for ctx in map(int, args.contexts.split(",")):

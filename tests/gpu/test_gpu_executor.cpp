@@ -18,6 +18,10 @@ using namespace dynamo::gpu::test;
 
 namespace {
 
+// Batch size changes the kernels (skinny kernel vs cuBLAS tiles), so logits differ by rounding;
+// greedy choices may then part only where the top two logits are this close (logits are O(1)).
+constexpr float kTieGap = 2e-2f;
+
 Model tiny_model(int variant, uint64_t seed) {
   Model m;
   m.config = tiny_config(variant);
@@ -70,7 +74,7 @@ TEST_CASE("cuda executor: greedy tokens equal alone and batched, for 64 steps") 
     for (size_t i = 0; i < alone.size(); ++i) {
       CAPTURE(i);
       CHECK(alone[i].generated.size() == 65);
-      CHECK(alone[i].generated == batched[i].generated);
+      CHECK(compare_greedy(alone[i], batched[i], kTieGap) == "");
     }
     CHECK(ex.num_graphs() > 0);
   }

@@ -18,9 +18,10 @@ using namespace dynamo::gpu::test;
 namespace {
 
 float adjusted(float x, const LogitAdjust& a) {
+  x += a.add;
+  if (a.mask) x = -INFINITY;
   if (a.rep != 1.f) x = x > 0.f ? x / a.rep : x * a.rep;
-  x = x - a.sub + a.add;
-  return a.mask ? -INFINITY : x;
+  return x - a.sub;
 }
 
 // The CPU twin of the kernel's rule, in float like the kernel (thresholds found by sorting).
@@ -35,7 +36,8 @@ int cpu_sample(std::vector<float> w, const SampleSpec& sp) {
   if (sp.top_k > 0 && sp.top_k < V) thr = std::max(thr, sorted[sp.top_k - 1]);
   if (sp.top_p < 1.f) {
     double total = 0, cum = 0;
-    for (float x : sorted) total += x;
+    for (float x : sorted)
+      if (x >= thr) total += x;
     for (float x : sorted) {
       cum += x;
       if (cum >= sp.top_p * total) {
