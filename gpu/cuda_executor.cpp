@@ -4,12 +4,14 @@
 #include "gpu/cuda_executor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
 #include "core/util/errors.h"
 #include "gpu/cuda_check.h"
 #include "gpu/executor_meta.h"
+#include "gpu/kernels/attention_decode.cuh"
 #include "gpu/rope_freq.h"
 
 namespace dynamo::gpu {
@@ -76,6 +78,9 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options)
   layer_events_.resize(config_.num_layers);
   for (auto& e : layer_events_) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   linear_ = std::make_unique<Linear>(stream_);
+  // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
+  if (const char* e = std::getenv("DYNAMO_DECODE_WAVES")) decode_waves_ = std::clamp(std::atoi(e), 1, kMaxDecodeWaves);
+  if (const char* e = std::getenv("DYNAMO_DECODE_UNROLL")) decode_unroll_ = std::atoi(e) >= 4 ? 4 : 1;
   load_device_weights(model, weights_, stream_);
   const std::vector<float> inv_freq = rope_inv_freq(config_);
   CUDA_CHECK(cudaMalloc(&inv_freq_, inv_freq.size() * sizeof(float)));
@@ -116,7 +121,7 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   const size_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim, V = c.vocab_size;
   const size_t qd = c.num_heads * D, qkvd = qd + 2 * c.num_kv_heads * D, T = tokens, S = seqs;
   const size_t G = c.num_heads / c.num_kv_heads;
-  const size_t partials = G * (4 * size_t(num_sms_) + S * c.num_kv_heads);  // see decode_splits()
+  const size_t partials = G * (kMaxDecodeWaves * size_t(num_sms_) + S * c.num_kv_heads);  // see decode_splits()
   const MetaLayout layout(cap_tokens_, cap_seqs_, cap_width_);
   size_t off = 0;
   std::vector<std::pair<void**, size_t>> slots;

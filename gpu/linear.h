@@ -27,7 +27,7 @@ class Linear {
 
  private:
   cudaStream_t stream_ = nullptr;
-  int gemv_max_rows_ = 8;
+  int gemv_max_rows_ = 4;  // measured on H100: at 8 rows cuBLAS wins (8.3 vs 12.7 ms per 8B step)
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
 };

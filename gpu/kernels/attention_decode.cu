@@ -13,9 +13,9 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
-constexpr int kUnroll = 4;  // K/V loads in flight per thread
 
-template <int D, int MAXG>
+// kUnroll: K/V loads in flight per thread.
+template <int D, int MAXG, int kUnroll>
 __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const AttentionDecodeParams p) {
   constexpr int TPK = D / 8;        // threads per key
   constexpr int KPW = 32 / TPK;     // keys per warp per iteration
@@ -196,8 +196,11 @@ __global__ void attention_decode_combine_kernel(const AttentionDecodeParams p) {
 
 template <int D, int MAXG>
 void launch(const AttentionDecodeParams& p, cudaStream_t stream) {
-  attention_decode_split_kernel<D, MAXG>
-      <<<dim3(p.num_seqs, p.num_kv_heads, p.num_splits), kThreads, 0, stream>>>(p);
+  const dim3 grid(p.num_seqs, p.num_kv_heads, p.num_splits);
+  if (p.unroll >= 4)
+    attention_decode_split_kernel<D, MAXG, 4><<<grid, kThreads, 0, stream>>>(p);
+  else
+    attention_decode_split_kernel<D, MAXG, 1><<<grid, kThreads, 0, stream>>>(p);
   CUDA_CHECK_LAUNCH();
   attention_decode_combine_kernel<<<dim3(p.num_seqs, p.num_heads), D, 0, stream>>>(p);
   CUDA_CHECK_LAUNCH();
@@ -214,9 +217,9 @@ void launch_group(const AttentionDecodeParams& p, cudaStream_t stream) {
 
 }  // namespace
 
-int decode_splits(int num_seqs, int num_kv_heads, int num_sms) {
+int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves) {
   const int blocks = num_seqs * num_kv_heads;
-  int splits = (4 * num_sms + blocks - 1) / blocks;  // about four blocks per multiprocessor
+  int splits = (waves * num_sms + blocks - 1) / blocks;  // about `waves` blocks per multiprocessor
   return splits < 1 ? 1 : (splits > 64 ? 64 : splits);
 }
 

@@ -20,14 +20,16 @@ struct AttentionDecodeParams {
   const int32_t* ctx_len = nullptr;        // per sequence, including the new token; 0 = padding row
   int num_seqs = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, block_size = 0;
   int num_splits = 1;                      // context partitions per sequence (decode_splits())
+  int unroll = 1;                          // K/V loads in flight per thread: 1 or 4
   float scale = 1.f;
   float* part_acc = nullptr;  // scratch [num_seqs][num_heads][num_splits][head_dim]
   float* part_ml = nullptr;   // scratch [num_seqs][num_heads][num_splits][2]
 };
 
 // Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
-// num_seqs * num_kv_heads * splits <= 4 * num_sms + num_seqs * num_kv_heads.
-int decode_splits(int num_seqs, int num_kv_heads, int num_sms);
+// num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads.
+constexpr int kMaxDecodeWaves = 8;
+int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 2);
 
 // head_dim 64 or 128; num_heads / num_kv_heads at most 16. Padding rows get zeros.
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream);

@@ -4,8 +4,10 @@
 For each variant it builds a random-weight model in transformers (bf16, on the GPU), saves it as a
 safetensors folder, runs `gpu_bench dump` on that folder (greedy, alone / batched / with a prefix
 hit), and compares with a greedy loop in transformers: first-step logits (relative error) and the
-64 greedy tokens. transformers computes logits in bf16, so a divergence counts as a tie only when
-its top-2 gap at that step is at most TIE_ULPS bf16 steps of the top logit. The first-step logits are
+64 greedy tokens. A bf16 model is only determined up to its rounding noise, so a divergence counts
+as a tie only when transformers' top-2 gap at that step is at most the larger of TIE_ULPS bf16 steps
+of the top logit and TIE_NOISE times the rms difference between transformers' own bf16 and float32
+first-step logits (the bf16 noise of that very model). The first-step logits are
 also compared with the same model run in float32: ours must be within max(2 x transformers-bf16's
 own error, 1e-2) of it. Exit status 1 on any failure.
 
@@ -22,6 +24,7 @@ import torch
 import transformers
 
 TIE_ULPS = 2
+TIE_NOISE = 3.0
 
 
 def bf16_ulp(x):
@@ -83,7 +86,7 @@ def hf_greedy(model, prompt, steps):
     for _ in range(steps + 1):
         top2 = torch.topk(logits, 2)
         gap = float(top2.values[0] - top2.values[1])
-        gaps.append((gap, gap <= TIE_ULPS * bf16_ulp(float(top2.values[0]))))
+        gaps.append((gap, bf16_ulp(float(top2.values[0]))))
         t = int(torch.argmax(logits))
         toks.append(t)
         out = model(input_ids=torch.tensor([[t]], device="cuda"), past_key_values=past, use_cache=True)
@@ -139,6 +142,7 @@ def main():
             with torch.no_grad():
                 exact = model32(input_ids=torch.tensor([p], device="cuda")).logits[0, -1].float().cpu()
             hf_err = float((ref_logits - exact).norm() / exact.norm())
+            noise = float((ref_logits - exact).norm()) / len(exact) ** 0.5
             for rec in (o for o in ours if o["prompt"] == i):
                 mode = ["alone", "batched", "prefix-hit"][rec["mode"]]
                 lg = torch.tensor(rec["logits"])
@@ -146,7 +150,7 @@ def main():
                 err32 = float((lg - exact).norm() / exact.norm())
                 toks = rec["tokens"]
                 div = next((k for k in range(len(ref_toks)) if k >= len(toks) or toks[k] != ref_toks[k]), None)
-                tie = div is not None and gaps[div][1]
+                tie = div is not None and gaps[div][0] <= max(TIE_ULPS * gaps[div][1], TIE_NOISE * noise)
                 ok = err32 <= max(2 * hf_err, 1e-2) and (div is None or tie)
                 failures += not ok
                 rows.append((name, len(p), mode, err, err32, hf_err, "all %d equal" % len(ref_toks) if div is None

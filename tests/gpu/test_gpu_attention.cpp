@@ -132,7 +132,7 @@ std::vector<float> run_prefill(const PagedCase& c) {
   return dout.download_f();
 }
 
-std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_rows) {
+std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_rows, int unroll = 1) {
   const int S = int(c.seqs.size()) + padding_rows;
   Bf16Buffer dq(size_t(S) * c.nq * c.D), dk(c.k.size()), dv(c.v.size()), dout(size_t(S) * c.nq * c.D);
   std::vector<float> q = c.q;
@@ -166,6 +166,7 @@ std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_ro
   p.head_dim = c.D;
   p.block_size = c.block_size;
   p.num_splits = num_splits;
+  p.unroll = unroll;
   p.scale = 1.f / std::sqrt(float(c.D));
   p.part_acc = acc.get();
   p.part_ml = ml.get();
@@ -220,8 +221,10 @@ TEST_CASE("attention_decode: split-K over the context, batch 1..256, contexts ac
         c.build(rng);
         const auto ref = c.reference();
         for (int splits : {1, decode_splits(batch, c.nkv, 132), 7}) {
+          const int unroll = splits == 7 ? 1 : 4;
           CAPTURE(splits);
-          const auto out = run_decode(c, splits, 2);
+          CAPTURE(unroll);
+          const auto out = run_decode(c, splits, 2, unroll);
           std::vector<float> real(out.begin(), out.begin() + ref.size());
           CHECK(rel_err(real, ref) < 1e-2);
           for (size_t i = ref.size(); i < out.size(); ++i) REQUIRE(out[i] == 0.f);  // padding rows

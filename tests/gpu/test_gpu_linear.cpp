@@ -14,7 +14,9 @@ TEST_CASE("Linear: y = x W^T through the skinny kernel and cuBLAS") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
+  for (int max_rows : {0, 8}) {  // all through cuBLAS; the skinny kernel up to 8 rows
   Linear lin(nullptr);
+  lin.set_gemv_max_rows(max_rows);
   for (int in : {64, 576, 4096, 14336}) {
     for (int out : {1, 7, 1000, 6144}) {
       for (int rows : {1, 2, 3, 4, 5, 8, 9, 33}) {
@@ -22,6 +24,7 @@ TEST_CASE("Linear: y = x W^T through the skinny kernel and cuBLAS") {
         CAPTURE(in);
         CAPTURE(out);
         CAPTURE(rows);
+        CAPTURE(max_rows);
         auto x = random_bf16_values(rng, size_t(rows) * in), w = random_bf16_values(rng, size_t(out) * in, 0.05f);
         Bf16Buffer dx(x.size()), dw(w.size()), dy(size_t(rows) * out);
         DeviceBuffer<float> dyf(size_t(rows) * out);
@@ -44,4 +47,5 @@ TEST_CASE("Linear: y = x W^T through the skinny kernel and cuBLAS") {
       }
     }
   }
+}
 }
