@@ -68,8 +68,8 @@ class CudaExecutor final : public Executor {
   DeviceWeights weights_;
   float* inv_freq_ = nullptr;
   int max_model_len_ = 0;
-  int decode_waves_ = 2;   // decode attention: blocks per multiprocessor the splits aim for
-  int decode_unroll_ = 1;  // decode attention: K/V loads in flight per thread
+  int decode_waves_ = 0;   // decode attention: blocks per multiprocessor the splits aim for (0: auto)
+  int decode_unroll_ = 0;  // decode attention: K/V loads in flight per thread (0: auto)
 
   // KV cache: [layer][K or V][block][block_size][kv_heads][head_dim] in one allocation.
   __nv_bfloat16* kv_ = nullptr;

@@ -43,7 +43,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.head_dim = D;
     dp.block_size = options_.block_size;
     dp.num_splits = decode_splits(S, nkv, num_sms_, decode_waves_);
-    dp.unroll = decode_unroll_;
+    dp.unroll = decode_unroll_ > 0 ? decode_unroll_ : decode_unroll(S, nkv);
     dp.scale = scale;
     dp.part_acc = part_acc_;
     dp.part_ml = part_ml_;

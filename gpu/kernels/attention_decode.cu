@@ -219,6 +219,7 @@ void launch_group(const AttentionDecodeParams& p, cudaStream_t stream) {
 
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves) {
   const int blocks = num_seqs * num_kv_heads;
+  if (waves <= 0) waves = blocks <= 64 ? 4 : 2;  // measured on H100 (docs/PERFORMANCE.md)
   int splits = (waves * num_sms + blocks - 1) / blocks;  // about `waves` blocks per multiprocessor
   return splits < 1 ? 1 : (splits > 64 ? 64 : splits);
 }

@@ -29,7 +29,11 @@ struct AttentionDecodeParams {
 // Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
 // num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads.
 constexpr int kMaxDecodeWaves = 8;
-int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 2);
+// waves <= 0: 4 for at most 64 (sequence, kv head) pairs, else 2.
+int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);
+
+// K/V loads in flight per thread that measured best for this many (sequence, kv head) pairs.
+inline int decode_unroll(int num_seqs, int num_kv_heads) { return num_seqs * num_kv_heads <= 64 ? 1 : 4; }
 
 // head_dim 64 or 128; num_heads / num_kv_heads at most 16. Padding rows get zeros.
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream);
