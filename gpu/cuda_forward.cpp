@@ -90,8 +90,10 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     }
     linear_->forward(attn_, w.o, proj_, T, qd, H);
     add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
-    linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
-    swiglu(gate_up_, mlp_act_, T, I, stream_);
+    if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
+      linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
+      swiglu(gate_up_, mlp_act_, T, I, stream_);
+    }
     linear_->forward(mlp_act_, w.down, proj_, T, I, H);
   }
   add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);

@@ -21,6 +21,11 @@ class Linear {
   // Same product with fp32 output (logits).
   void forward_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out);
 
+  // act[rows, inter] = SwiGLU(x @ gate_up^T) in one pass when rows is small enough for the skinny
+  // kernel; returns false (and does nothing) otherwise.
+  bool forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows, int in,
+                      int inter);
+
   cublasHandle_t handle() const { return handle_; }
   // Products of at most this many rows (<= kGemvMaxRows) go to the skinny kernel (gemv.cuh).
   void set_gemv_max_rows(int rows) { gemv_max_rows_ = rows; }

@@ -15,4 +15,9 @@ void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y,
 void gemv_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out,
               cudaStream_t stream);
 
+// The MLP's gate/up product fused with SwiGLU for 1 or 2 rows: gate_up is the fused [gate; up]
+// weight [2 * inter, in]; y[rows, inter] as swiglu() would give from the unfused product.
+void gemv_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* y, int rows, int in,
+                 int inter, cudaStream_t stream);
+
 }  // namespace dynamo::gpu

@@ -49,3 +49,37 @@ TEST_CASE("Linear: y = x W^T through the skinny kernel and cuBLAS") {
   }
 }
 }
+
+TEST_CASE("forward_swiglu equals the product followed by swiglu (1 and 2 rows)") {
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  Linear lin(nullptr);
+  for (int rows : {1, 2}) {
+    for (int in : {64, 4096}) {
+      const int inter = 1000;
+      CAPTURE(rows);
+      CAPTURE(in);
+      auto x = random_bf16_values(rng, size_t(rows) * in), w = random_bf16_values(rng, size_t(2 * inter) * in, 0.05f);
+      Bf16Buffer dx(x.size()), dw(w.size()), dy(size_t(rows) * inter);
+      dx.upload_f(x);
+      dw.upload_f(w);
+      dy.poison();
+      REQUIRE(lin.forward_swiglu(dx.ptr(), dw.ptr(), dy.ptr(), rows, in, inter));
+      CUDA_CHECK(cudaDeviceSynchronize());
+      std::vector<double> ref(size_t(rows) * inter);
+      for (int r = 0; r < rows; ++r)
+        for (int n = 0; n < inter; ++n) {
+          double g = 0, u = 0;
+          for (int k = 0; k < in; ++k) {
+            g += double(x[size_t(r) * in + k]) * w[size_t(n) * in + k];
+            u += double(x[size_t(r) * in + k]) * w[size_t(inter + n) * in + k];
+          }
+          const float gb = rb(float(g)), ub = rb(float(u));
+          ref[size_t(r) * inter + n] = rb(gb / (1.f + std::exp(-gb))) * ub;
+        }
+      CHECK(rel_err(dy.download_f(), ref) < 5e-3);
+    }
+  }
+  CHECK_FALSE(lin.forward_swiglu(nullptr, nullptr, nullptr, 3, 64, 8));
+}
