@@ -294,4 +294,27 @@ void CudaExecutor::run_decode_graph(const Meta& meta, int bucket) {
   graphs_[bucket] = exec;
 }
 
+double CudaExecutor::time_decode_graph(int bucket, int reps) {
+  CUDA_CHECK(cudaSetDevice(device_));
+  auto it = graphs_.find(bucket);
+  if (it == graphs_.end() || reps < 1) return -1.0;
+  cudaEvent_t e0, e1;
+  CUDA_CHECK(cudaEventCreate(&e0));
+  CUDA_CHECK(cudaEventCreate(&e1));
+  std::vector<float> t;
+  for (int i = 0; i < reps; ++i) {
+    CUDA_CHECK(cudaEventRecord(e0, stream_));
+    CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
+    CUDA_CHECK(cudaEventRecord(e1, stream_));
+    CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    t.push_back(ms);
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
 }  // namespace dynamo::gpu

@@ -35,6 +35,9 @@ class CudaExecutor final : public Executor {
   size_t weight_bytes() const { return weights_.bytes; }
   size_t kv_bytes_per_token() const;  // all layers, K and V
   int num_graphs() const { return int(graphs_.size()); }
+  // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
+  // padded batch size, without host work; -1 when none is captured.
+  double time_decode_graph(int bucket, int reps);
 
  private:
   struct Meta;  // host-side layout of one step's metadata

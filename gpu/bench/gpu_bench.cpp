@@ -124,6 +124,36 @@ int bench(const Args& args) {
   std::printf("device copy bandwidth (read+write): %.0f GB/s; cuBLAS bf16 8192^3: %.1f TFLOP/s\n", bw / 1e9,
               peak / 1e12);
   std::printf("model: %s\n", describe(c).c_str());
+  {  // Skinny-kernel bandwidth on the MLP's gate/up shape, 8 weight copies (> L2) in rotation.
+    Linear lin(s);
+    const int in = int(c.hidden_size), out = int(2 * c.intermediate_size), copies = 8;
+    __nv_bfloat16 *w = nullptr, *x = nullptr, *y = nullptr;
+    CUDA_CHECK(cudaMalloc(&w, size_t(copies) * in * out * 2));
+    CUDA_CHECK(cudaMalloc(&x, size_t(in) * 2));
+    CUDA_CHECK(cudaMalloc(&y, size_t(out) * 2));
+    fill_normal_bf16(w, size_t(copies) * in * out, 3, 0.02f, s);
+    fill_normal_bf16(x, in, 4, 1.f, s);
+    cudaEvent_t e0, e1;
+    CUDA_CHECK(cudaEventCreate(&e0));
+    CUDA_CHECK(cudaEventCreate(&e1));
+    for (int rows_kind = 0; rows_kind < 2; ++rows_kind) {
+      lin.set_gemv_max_rows(rows_kind == 0 ? 8 : 0);
+      for (int i = 0; i < copies; ++i) lin.forward(x, w + size_t(i) * in * out, y, 1, in, out);
+      CUDA_CHECK(cudaEventRecord(e0, s));
+      for (int r = 0; r < 5; ++r)
+        for (int i = 0; i < copies; ++i) lin.forward(x, w + size_t(i) * in * out, y, 1, in, out);
+      CUDA_CHECK(cudaEventRecord(e1, s));
+      CUDA_CHECK(cudaEventSynchronize(e1));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      std::printf("1-row product [1, %d] x [%d, %d]^T, %s: %.1f us, %.0f GB/s read\n", in, out, in,
+                  rows_kind == 0 ? "skinny kernel" : "cuBLAS", ms * 1e3 / (5 * copies),
+                  double(in) * out * 2 * 5 * copies / (ms * 1e-3) / 1e9);
+    }
+    cudaFree(w);
+    cudaFree(x);
+    cudaFree(y);
+  }
   const auto batches = parse_list(args.get("--batches", "1,8,32,64,128"));
   const auto contexts = parse_list(args.get("--contexts", "1024,4096"));
   const int prefill_len = std::stoi(args.get("--prefill", "4096"));
@@ -148,7 +178,8 @@ int bench(const Args& args) {
   const double weights_read = double(ex.weight_bytes() - embed_bytes);
   SamplingParams greedy;
   greedy.temperature = 0.f;
-  std::printf("\n| batch | context | step ms | floor ms | ratio | tokens/s |\n|---|---|---|---|---|---|\n");
+  std::printf("\n| batch | context | step ms | floor ms | ratio | tokens/s | graph replay ms |\n"
+              "|---|---|---|---|---|---|---|\n");
   for (int C : contexts) {
     for (int B : batches) {
       const int per_seq = (C + info.block_size - 1) / info.block_size;
@@ -172,7 +203,9 @@ int bench(const Args& args) {
       }
       const double ms = time_steps(ex, req, 3, reps);
       const double floor_ms = (weights_read + double(B) * C * ex.kv_bytes_per_token()) / bw * 1e3;
-      std::printf("| %d | %d | %.3f | %.3f | %.2f | %.0f |\n", B, C, ms, floor_ms, ms / floor_ms, B / ms * 1e3);
+      const double replay = ex.time_decode_graph(decode_bucket(B, B), reps);  // GPU time without host work
+      std::printf("| %d | %d | %.3f | %.3f | %.2f | %.0f | %.3f |\n", B, C, ms, floor_ms, ms / floor_ms, B / ms * 1e3,
+                  replay);
       std::fflush(stdout);
     }
   }
