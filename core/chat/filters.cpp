@@ -390,6 +390,14 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
 }
 
 bool apply_test(Interpreter& in, const std::string& name, const Value& v, CallArgs& a) {
+  static const char* const kUnary[] = {"defined", "undefined", "none", "string", "number", "integer", "float",
+                                       "boolean", "true", "false", "mapping", "iterable", "sequence", "callable",
+                                       "escaped", "odd", "even", "lower", "upper", "filter", "test"};
+  size_t nargs = a.positional.size() + a.keyword.size();
+  bool unary = std::any_of(std::begin(kUnary), std::end(kUnary), [&](const char* u) { return name == u; });
+  if (unary ? nargs != 0 : nargs != 1)
+    render_error("test '" + name + "' takes " + (unary ? "no arguments" : "exactly one argument") + ", got " +
+                 std::to_string(nargs));
   auto other = [&]() -> const Value& {
     if (a.positional.empty()) render_error("test '" + name + "' needs an argument");
     return a.positional[0];
