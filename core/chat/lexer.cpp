@@ -157,8 +157,19 @@ class Lexer {
     if (!text.empty()) tokens_.push_back(Token{TokenKind::kData, text, line_});
   }
 
+  // Byte length of the Python-whitespace character at p (regex \s on str), or 0.
+  size_t space_len(size_t p) const {
+    if (p >= src_.size()) return 0;
+    unsigned char c = static_cast<unsigned char>(src_[p]);
+    if (c < 0x80) return (is_ascii_space(src_[p]) || (c >= 0x1C && c <= 0x1F)) ? 1 : 0;
+    size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (p + len > src_.size()) return 0;
+    std::u32string u = py::decode_utf8(std::string_view(src_).substr(p, len));
+    return u.size() == 1 && py::is_space(u[0]) ? len : 0;
+  }
+
   size_t skip_ws(size_t p) const {
-    while (p < src_.size() && is_ascii_space(src_[p])) ++p;
+    while (size_t n = space_len(p)) p += n;
     return p;
   }
 
@@ -240,9 +251,9 @@ class Lexer {
         }
       }
       char c = src_[p];
-      if (is_ascii_space(c)) {
+      if (size_t n = space_len(p)) {
         line_ += c == '\n';
-        ++p;
+        p += n;
       } else if (size_t e = match_float(p)) {
         std::string digits;
         for (size_t k = p; k < e; ++k)

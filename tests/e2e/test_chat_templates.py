@@ -213,3 +213,20 @@ def test_language_cases_match_jinja2(binary, tmp_path):
         elif "raised" in exp and res["error"] != exp["raised"]:
             failures.append(f"{source!r}: raised {exp['raised']!r}, ours {res['error']!r}")
     assert not failures, f"{len(failures)} of {len(cases)} differ:\n" + "\n".join(failures)
+
+
+def test_unsupported_constructs_fail_clearly(binary, tmp_path):
+    """Constructs outside the supported subset that jinja2 accepts: refused with a clear error of the
+    listed kind (syntax = at load, naming the construct and line), never rendered differently."""
+    spec = json.loads((DATA / "language_cases.json").read_text(encoding="utf-8"))
+    cases = []
+    for i, case in enumerate(spec["unsupported"]):
+        path = tmp_path / f"unsupported{i}.jinja"
+        path.write_text(case["template"], encoding="utf-8")
+        cases.append({"template": str(path), "messages": "[]", "tools": "",
+                      "kwargs": json.dumps(spec["vars"], ensure_ascii=False), "add_generation_prompt": False,
+                      "bos_token": "", "eos_token": ""})
+    for case, res in zip(spec["unsupported"], run_batch(tmp_path, cases)):
+        assert not res["ok"] and res["kind"] == case["kind"], (case, res)
+        if case["kind"] == "syntax":
+            assert "line 1" in res["error"], res
