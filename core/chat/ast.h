@@ -81,6 +81,9 @@ struct Stmt {
 
 struct Program {
   Body body;
+  // Unknown filters/tests inside {% if %} or `x if c else y`: jinja2 accepts those and only fails
+  // when the branch runs, so do we; each entry says which and where, for logging at load.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace dynamo::chat

@@ -69,6 +69,8 @@ void add_globals(Scope& g) {
 ChatTemplate::ChatTemplate(std::string_view source, ChatTemplateLimits limits)
     : program_(std::make_shared<const Program>(parse_template(source))), limits_(limits) {}
 
+const std::vector<std::string>& ChatTemplate::warnings() const { return program_->warnings; }
+
 std::string ChatTemplate::render(std::string_view messages_json, std::string_view tools_json,
                                  bool add_generation_prompt, std::string_view extra_vars_json,
                                  const std::string& bos_token, const std::string& eos_token) const {

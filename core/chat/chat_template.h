@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/chat/chat_template_error.h"
 
@@ -33,6 +34,10 @@ class ChatTemplate {
   std::string render(std::string_view messages_json, std::string_view tools_json,
                      bool add_generation_prompt, std::string_view extra_vars_json,
                      const std::string& bos_token, const std::string& eos_token) const;
+
+  // Unknown filters/tests in conditional branches (accepted like jinja2 does; they fail only when
+  // that branch renders). Worth logging once at model load.
+  const std::vector<std::string>& warnings() const;
 
  private:
   std::shared_ptr<const Program> program_;

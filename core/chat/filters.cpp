@@ -390,6 +390,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
 }
 
 bool apply_test(Interpreter& in, const std::string& name, const Value& v, CallArgs& a) {
+  if (!is_known_test(name)) render_error("no test named '" + name + "'");
   static const char* const kUnary[] = {"defined", "undefined", "none", "string", "number", "integer", "float",
                                        "boolean", "true", "false", "mapping", "iterable", "sequence", "callable",
                                        "escaped", "odd", "even", "lower", "upper", "filter", "test"};

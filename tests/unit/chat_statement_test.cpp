@@ -67,11 +67,26 @@ TEST_CASE("chat stmt: unsupported or malformed statements fail at load naming co
   CHECK(msg.find("endfor") != std::string::npos);
   CHECK(error_kind("{{ x|no_such_filter }}", "{}", &msg) == ChatTemplateErrorKind::kSyntax);
   CHECK(msg.find("no_such_filter") != std::string::npos);
-  CHECK(error_kind("{% if x is no_such_test %}{% endif %}") == ChatTemplateErrorKind::kSyntax);
+  CHECK(error_kind("{{ x is no_such_test }}") == ChatTemplateErrorKind::kSyntax);
   CHECK(error_kind("{% break %}") == ChatTemplateErrorKind::kSyntax);
   CHECK(error_kind("{% frobnicate %}") == ChatTemplateErrorKind::kSyntax);
   CHECK(error_kind("{{ " + std::string(1000, '(') + "1" + std::string(1000, ')') + " }}") ==
         ChatTemplateErrorKind::kSyntax);
+}
+
+TEST_CASE("chat stmt: unknown filters in conditional branches fail only when the branch runs (like jinja2)") {
+  ChatTemplate t("{% if x %}{{ y|center }}{% endif %}{{ y|wordcount if x else '' }}ok");
+  CHECK(t.warnings().size() == 2);
+  CHECK(t.render("[]", "", false, "", "", "") == "ok");
+  try {
+    t.render("[]", "", false, R"({"x": 1, "y": "s"})", "", "");
+    FAIL("expected a render error");
+  } catch (const ChatTemplateError& e) {
+    CHECK(e.kind() == ChatTemplateErrorKind::kRender);
+    CHECK(std::string(e.what()).find("center") != std::string::npos);
+  }
+  CHECK(error_kind("{% for i in [1] %}{% if i %}{{ i|center }}{% endif %}{% endfor %}") == ChatTemplateErrorKind::kRender);
+  CHECK(error_kind("{% if true %}{% for i in [1] %}{{ i|center }}{% endfor %}{% endif %}") == ChatTemplateErrorKind::kSyntax);
 }
 
 TEST_CASE("chat stmt: limits turn runaway templates into kLimit errors") {
