@@ -161,18 +161,18 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     it.parent = &scope;
     assign(it, s, items[i]);
     auto loop = std::make_shared<DictData>();
-    loop->set("index", Value::integer(i + 1));
-    loop->set("index0", Value::integer(i));
-    loop->set("revindex", Value::integer(n - i));
-    loop->set("revindex0", Value::integer(n - i - 1));
-    loop->set("first", Value::boolean(i == 0));
-    loop->set("last", Value::boolean(i == n - 1));
-    loop->set("length", Value::integer(n));
-    loop->set("depth", Value::integer(1));
-    loop->set("depth0", Value::integer(0));
-    loop->set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
-    loop->set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
-    loop->set("cycle", Value::callable("cycle", [i](Interpreter&, CallArgs& a) {
+    loop->append_new("index", Value::integer(i + 1));
+    loop->append_new("index0", Value::integer(i));
+    loop->append_new("revindex", Value::integer(n - i));
+    loop->append_new("revindex0", Value::integer(n - i - 1));
+    loop->append_new("first", Value::boolean(i == 0));
+    loop->append_new("last", Value::boolean(i == n - 1));
+    loop->append_new("length", Value::integer(n));
+    loop->append_new("depth", Value::integer(1));
+    loop->append_new("depth0", Value::integer(0));
+    loop->append_new("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
+    loop->append_new("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
+    loop->append_new("cycle", Value::callable("cycle", [i](Interpreter&, CallArgs& a) {
       if (a.positional.empty()) render_error("no items for cycling given");
       return a.positional[i % a.positional.size()];
     }));

@@ -131,14 +131,32 @@ static bool in_set(char32_t c, const std::u32string* chars) {
   return chars->find(c) != std::u32string::npos;
 }
 
+// Decodes the code point starting at byte i (invalid bytes read as themselves, never whitespace).
+static char32_t code_point_at(std::string_view s, size_t i, size_t* len) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  if (n == 1 || i + n > s.size()) {
+    *len = 1;
+    return n == 1 ? c : 0xFFFD;
+  }
+  std::u32string u = decode_utf8(s.substr(i, n));
+  *len = n;
+  return u.size() == 1 ? u[0] : 0xFFFD;
+}
+
 std::string strip(std::string_view s, bool left, bool right, const std::u32string* chars) {
-  std::u32string u = decode_utf8(s);
-  size_t b = 0, e = u.size();
+  size_t b = 0, e = s.size(), len = 0;
   if (left)
-    while (b < e && in_set(u[b], chars)) ++b;
+    while (b < e && in_set(code_point_at(s, b, &len), chars)) b += len;
   if (right)
-    while (e > b && in_set(u[e - 1], chars)) --e;
-  return encode_utf8(std::u32string_view(u).substr(b, e - b));
+    while (e > b) {
+      size_t start = e - 1;
+      while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80 && e - start < 4) --start;
+      char32_t c = code_point_at(s, start, &len);
+      if (start + len != e || !in_set(c, chars)) break;
+      e = start;
+    }
+  return std::string(s.substr(b, e - b));
 }
 
 std::string upper(std::string_view s) {

@@ -8,7 +8,7 @@
 namespace dynamo::chat {
 
 namespace {
-constexpr size_t kIndexThreshold = 8;
+constexpr size_t kIndexThreshold = 24;  // linear search is faster below this
 }
 
 const Value* DictData::find(std::string_view key) const {
@@ -42,6 +42,14 @@ void DictData::set(std::string key, Value value) {
     else
       index_.emplace(items_.back().first, items_.size() - 1);
   }
+}
+
+void DictData::append_new(std::string key, Value value) {
+  if (items_.size() + 1 > kIndexThreshold) {
+    set(std::move(key), std::move(value));
+    return;
+  }
+  items_.emplace_back(std::move(key), std::move(value));
 }
 
 const Value* CallArgs::kw(std::string_view name) const {

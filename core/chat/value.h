@@ -28,6 +28,7 @@ class DictData {
  public:
   const Value* find(std::string_view key) const;
   void set(std::string key, Value value);  // assigns in place or appends
+  void append_new(std::string key, Value value);  // caller guarantees the key is not present yet
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
   size_t size() const { return items_.size(); }
 
