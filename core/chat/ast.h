@@ -56,6 +56,7 @@ enum class StmtKind {
   kContinue,
   kWith,        // targets = values, body
   kGeneration,  // {% generation %} body (rendered as-is)
+  kFilterBlock, // {% filter f %} body: expr = kFilter chain applied to the rendered body
 };
 
 struct Stmt;

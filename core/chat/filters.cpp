@@ -10,14 +10,15 @@
 #include "core/chat/interpreter.h"
 #include "core/chat/json_value.h"
 #include "core/chat/operations.h"
+#include "core/chat/percent_format.h"
 #include "core/chat/py_text.h"
 
 namespace dynamo::chat {
 
 namespace {
 
-const char* const kFilters[] = {"abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
-                                "first", "float", "indent", "int", "items", "join", "last", "length", "list",
+const char* const kFilters[] = {"abs", "attr", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+                                "first", "float", "format", "indent", "int", "items", "join", "last", "length", "list",
                                 "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
                                 "round", "safe", "select", "selectattr", "sort", "string", "sum", "title",
                                 "tojson", "trim", "unique", "upper"};
@@ -253,6 +254,23 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return Value::string(py::strip(v.to_str(), true, true, chars.is_string() ? &storage : nullptr), v.is_safe());
   }
   if (name == "tojson") return filter_tojson(v, a);
+  if (name == "format") {
+    if (!a.positional.empty() && !a.keyword.empty()) render_error("can't handle positional and keyword arguments at the same time");
+    if (!a.keyword.empty()) {
+      auto d = std::make_shared<DictData>();
+      for (auto& [k, x] : a.keyword) d->set(k, x);
+      return Value::string(percent_format(v.to_str(), Value::dict(std::move(d))));
+    }
+    return Value::string(percent_format(v.to_str(), Value::list(a.positional, true)));
+  }
+  if (name == "center") {
+    int64_t width = arg(a, 0, "width", Value::integer(80)).as_int();
+    std::string s = v.to_str();
+    int64_t n = static_cast<int64_t>(py::count_code_points(s));
+    if (width <= n) return Value::string(s);
+    int64_t marg = width - n, left = marg / 2 + (marg & width & 1);
+    return Value::string(std::string(left, ' ') + s + std::string(marg - left, ' '));
+  }
   if (name == "length" || name == "count") return Value::integer(length_of(v));
   if (name == "upper") return Value::string(py::upper(v.to_str()), v.is_safe());
   if (name == "lower") return Value::string(py::lower(v.to_str()), v.is_safe());

@@ -96,6 +96,13 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, Scope& scope) {
       for (size_t i = 0; i < s.targets.size(); ++i) inner.set(s.targets[i], eval(*s.values[i], scope));
       return exec_body(s.body, inner);
     }
+    case StmtKind::kFilterBlock: {
+      Scope inner;
+      inner.parent = &scope;
+      Value body = Value::string(capture(s.body, inner));
+      emit(eval_filter(*s.expr, scope, &body).to_str());
+      break;
+    }
     case StmtKind::kGeneration: {
       Scope inner;
       inner.parent = &scope;
@@ -243,7 +250,11 @@ void Interpreter::eval_args(const Expr& e, Scope& scope, size_t first, CallArgs&
 }
 
 Value Interpreter::eval_filter(const Expr& e, Scope& scope, const Value* operand) {
-  Value v = e.children[0] ? eval(*e.children[0], scope) : (operand ? *operand : Value());
+  // Block filters ({% filter a|b %}, {% set x | a|b %}) feed `operand` to the innermost filter.
+  const Expr* inner = e.children[0].get();
+  Value v = !inner ? (operand ? *operand : Value())
+            : (operand && inner->kind == ExprKind::kFilter) ? eval_filter(*inner, scope, operand)
+                                                            : eval(*inner, scope);
   CallArgs args;
   eval_args(e, scope, 1, args);
   line_ = e.line;

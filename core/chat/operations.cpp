@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/chat/methods.h"
+#include "core/chat/percent_format.h"
 #include "core/chat/py_text.h"
 
 namespace dynamo::chat {
@@ -134,7 +135,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b, size_t ma
     return type_error();
   }
   if (!nums) {
-    if (op == "%" && a.is_string()) render_error("unsupported: printf-style '%' string formatting");
+    if (op == "%" && a.is_string()) return Value::string(percent_format(a.str(), b));
     return type_error();
   }
   if (op == "-") {

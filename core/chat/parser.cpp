@@ -153,8 +153,15 @@ class Parser {
       next();
       return s;
     }
+    if (tag == "filter") {
+      auto s = new_stmt(StmtKind::kFilterBlock);
+      next();
+      s->expr = parse_filter_chain(nullptr, true);
+      s->body = parse_statements({"endfilter"}, true);
+      return s;
+    }
     static const char* kUnsupported[] = {"extends", "block", "include", "import", "from", "call",
-                                         "filter", "autoescape", "do", "trans"};
+                                         "autoescape", "do", "trans"};
     for (const char* u : kUnsupported)
       if (tag == u) fail("unsupported construct '{% " + tag + " %}'");
     std::string msg = "unknown tag '" + tag + "'";
@@ -607,8 +614,11 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_filters(ExprPtr node) {
-    while (skip_op("|")) {
+  ExprPtr parse_filters(ExprPtr node) { return parse_filter_chain(std::move(node), false); }
+
+  ExprPtr parse_filter_chain(ExprPtr node, bool start_inline) {
+    while (start_inline || skip_op("|")) {
+      start_inline = false;
       int line = cur().line;
       std::string name = expect_name();
       while (skip_op(".")) name += "." + expect_name();  // jinja2 allows dotted filter names
@@ -683,6 +693,7 @@ class NameChecker {
         body(s.body, false);
         return;
       case StmtKind::kSetBlock:
+      case StmtKind::kFilterBlock:
       case StmtKind::kGeneration:
         expr(s.expr.get(), false);
         body(s.body, false);

@@ -76,3 +76,14 @@ TEST_CASE("chat filter: str and dict methods") {
   CHECK(render("{{ d.get('a') }}{{ d.get('z', 0) }}{{ d.get('z') }} {{ d.keys()|list }} {{ d.values()|list }}",
                R"({"d": {"a": 1}})") == "10None ['a'] [1]");
 }
+
+TEST_CASE("chat filter: printf-style formatting, center, filter blocks") {
+  CHECK(render("{{ '%5s|%-3s|%.1s|%r|%d|%03d|%+d|%#x|%.2f|%%' % ('a', 'b', 'xy', 'q', 7.9, 5, 3, 255, 2.345) }}") ==
+        "    a|b  |x|'q'|7|005|+3|0xff|2.35|%");
+  CHECK(render("{{ '%(k)s=%(v)d' % {'k': 'a', 'v': 2} }} {{ '%s-%s'|format(1, none) }}") == "a=2 1-None");
+  CHECK(error_kind("{{ '%s %s' % ('one',) }}") == ChatTemplateErrorKind::kRender);
+  CHECK(error_kind("{{ '%s' % (1, 2) }}") == ChatTemplateErrorKind::kRender);
+  CHECK(render("[{{ 'ab'|center(7) }}][{{ 'abc'|center(8) }}]") == "[   ab  ][  abc   ]");
+  CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim|replace('x', 'y') %} x {% endfilter %}") ==
+        "AB|y");
+}
