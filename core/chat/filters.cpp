@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "core/chat/interpreter.h"
 #include "core/chat/json_value.h"
@@ -48,6 +49,22 @@ Value get_path(const Value& item, const std::string& path) {
   }
 }
 
+// Runs a jinja2 generator filter eagerly; a render error it hits is kept and raised only when the
+// result is iterated past the items produced before it, as Python's lazy generator would.
+Value lazily(const std::function<void(std::vector<Value>&)>& produce) {
+  std::vector<Value> out;
+  std::string error;
+  try {
+    produce(out);
+  } catch (const ChatTemplateError& e) {
+    if (e.kind() != ChatTemplateErrorKind::kRender) throw;
+    error = e.what();
+  }
+  Value g = Value::generator(std::move(out));
+  g.generator_data().pending_error = std::move(error);
+  return g;
+}
+
 Value ignore_case(const Value& v) { return v.is_string() ? Value::string(py::lower(v.str())) : v; }
 
 std::string jinja_title(const std::string& s) {
@@ -87,6 +104,8 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 Value filter_indent(const Value& v, const CallArgs& a) {
+  if (v.is_undefined()) undefined_error(v);
+  if (!v.is_string()) render_error("indent needs a string, not " + v.type_name());
   Value width = arg(a, 0, "width", Value::integer(4));
   bool first = arg(a, 1, "first", Value::boolean(false)).truthy();
   bool blank = arg(a, 2, "blank", Value::boolean(false)).truthy();
@@ -182,24 +201,24 @@ Value select_common(Interpreter& in, const std::string& name, const Value& v, co
     test_args.positional.assign(a.positional.begin() + static_cast<long>(first) + 1, a.positional.end());
   }
   test_args.keyword = a.keyword;
-  std::vector<Value> out;
-  for (const auto& item : iterate(v)) {
-    Value x = by_attr ? get_path(item, attr) : item;
-    bool ok = test.empty() ? x.truthy() : apply_test(in, test, x, test_args);
-    if (ok != reject) out.push_back(item);
-  }
-  return Value::list(std::move(out));
+  return lazily([&](std::vector<Value>& out) {
+    for (const auto& item : iterate(v)) {
+      Value x = by_attr ? get_path(item, attr) : item;
+      bool ok = test.empty() ? x.truthy() : apply_test(in, test, x, test_args);
+      if (ok != reject) out.push_back(item);
+    }
+  });
 }
 
 Value filter_map(Interpreter& in, const Value& v, const CallArgs& a) {
-  std::vector<Value> out;
   if (const Value* attr = a.kw("attribute")) {
     const Value* def = a.kw("default");
-    for (const auto& item : iterate(v)) {
-      Value x = get_path(item, attr->to_str());
-      out.push_back(x.is_undefined() && def ? *def : x);
-    }
-    return Value::list(std::move(out));
+    return lazily([&](std::vector<Value>& out) {
+      for (const auto& item : iterate(v)) {
+        Value x = get_path(item, attr->to_str());
+        out.push_back(x.is_undefined() && def ? *def : x);
+      }
+    });
   }
   if (a.positional.empty()) render_error("map requires a filter name or attribute=");
   std::string f = a.positional[0].to_str();
@@ -207,11 +226,12 @@ Value filter_map(Interpreter& in, const Value& v, const CallArgs& a) {
   CallArgs rest;
   rest.positional.assign(a.positional.begin() + 1, a.positional.end());
   rest.keyword = a.keyword;
-  for (const auto& item : iterate(v)) {
-    CallArgs copy = rest;
-    out.push_back(apply_filter(in, f, item, copy));
-  }
-  return Value::list(std::move(out));
+  return lazily([&](std::vector<Value>& out) {
+    for (const auto& item : iterate(v)) {
+      CallArgs copy = rest;
+      out.push_back(apply_filter(in, f, item, copy));
+    }
+  });
 }
 
 Value min_max(const Value& v, const CallArgs& a, bool want_max) {
@@ -295,12 +315,19 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return Value::string(std::move(out));
   }
   if (name == "items") {
-    if (v.is_undefined()) return Value::list({});
-    if (!v.is_dict()) render_error("Can only get item pairs from a mapping.");
-    std::vector<Value> items;
-    for (const auto& [k, x] : v.dict().items()) items.push_back(Value::list({Value::string(k), x}, true));
-    return Value::list(std::move(items));
+    return lazily([&](std::vector<Value>& out) {
+      if (v.is_undefined()) return;
+      if (!v.is_dict()) render_error("Can only get item pairs from a mapping.");
+      for (const auto& [k, x] : v.dict().items()) out.push_back(Value::list({Value::string(k), x}, true));
+    });
   }
+  if (name == "first" && v.is_generator()) {  // next(iter(gen)): consumes one item
+    ListData& g = v.generator_data();
+    if (g.pos < g.items.size()) return g.items[g.pos++];
+    if (!g.pending_error.empty()) render_error(g.pending_error);
+    return Value::undefined("No first item, sequence was empty.");
+  }
+  if (name == "last" && v.is_generator()) render_error("'generator' object is not reversible");
   if (name == "first" || name == "last") {
     std::vector<Value> items = iterate(v);
     if (items.empty()) return Value::undefined(std::string("No ") + name + " item, sequence was empty.");
@@ -310,6 +337,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "string") return v.is_string() ? v : Value::string(v.to_str());
   if (name == "safe") return v.is_safe() ? v : Value::string(v.to_str(), true);
   if (name == "escape" || name == "e") return v.is_safe() ? v : Value::string(html_escape(v.to_str()), true);
+  if ((name == "int" || name == "float") && v.is_undefined()) undefined_error(v);  // Undefined.__int__ fails
   if (name == "int") {
     Value def = arg(a, 0, "default", Value::integer(0));
     int64_t base = arg(a, 1, "base", Value::integer(10)).as_int();
@@ -345,16 +373,17 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "unique") {
     bool cs = arg(a, 0, "case_sensitive", Value::boolean(false)).truthy();
     Value attribute = arg(a, 1, "attribute", Value::none());
-    std::vector<Value> seen, out;
-    for (const auto& item : iterate(v)) {
-      Value k = attribute.is_none() ? item : get_path(item, attribute.to_str());
-      if (!cs) k = ignore_case(k);
-      if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, k); })) {
-        seen.push_back(k);
-        out.push_back(item);
+    return lazily([&](std::vector<Value>& out) {
+      std::vector<Value> seen;
+      for (const auto& item : iterate(v)) {
+        Value k = attribute.is_none() ? item : get_path(item, attribute.to_str());
+        if (!cs) k = ignore_case(k);
+        if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, k); })) {
+          seen.push_back(k);
+          out.push_back(item);
+        }
       }
-    }
-    return Value::list(std::move(out));
+    });
   }
   if (name == "reverse") {
     if (v.is_string()) {
@@ -362,9 +391,11 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
       std::reverse(u.begin(), u.end());
       return Value::string(py::encode_utf8(u), v.is_safe());
     }
+    // reversed(list) is an iterator; anything else is materialised into a list first.
+    bool lazy = v.is_list() || v.is_dict();
     std::vector<Value> items = iterate(v);
     std::reverse(items.begin(), items.end());
-    return Value::list(std::move(items));
+    return lazy ? Value::generator(std::move(items)) : Value::list(std::move(items));
   }
   if (name == "sort") {
     bool reverse = arg(a, 0, "reverse", Value::boolean(false)).truthy();
@@ -432,13 +463,13 @@ bool apply_test(Interpreter& in, const std::string& name, const Value& v, CallAr
   if (name == "true") return v.is_bool() && v.as_bool();
   if (name == "false") return v.is_bool() && !v.as_bool();
   if (name == "mapping") return v.is_dict();
+  if (name == "iterable" && v.is_generator()) return true;
   if (name == "iterable" || name == "sequence") return v.is_list() || v.is_dict() || v.is_string() || v.is_undefined();
-  if (name == "callable") return v.is_callable();
+  if (name == "callable") return v.is_callable() || v.is_undefined();  // Undefined defines __call__
   if (name == "escaped") return v.is_safe();
-  if (name == "odd" || name == "even") {
-    if (!v.is_int() && !v.is_bool()) render_error("test '" + name + "' needs an integer, not " + v.type_name());
-    bool odd = (v.as_int() % 2) != 0;
-    return name == "odd" ? odd : !odd;
+  if (name == "odd" || name == "even") {  // value % 2 == 1 / == 0, with Python's % (floats too)
+    Value r = binary_op("%", v, Value::integer(2), SIZE_MAX);
+    return values_equal(r, Value::integer(name == "odd" ? 1 : 0));
   }
   if (name == "divisibleby") {
     const Value& n = other();

@@ -117,7 +117,7 @@ void Interpreter::assign(Scope& scope, const Stmt& s, const Value& v) {
     scope.set(s.targets[0], v);
     return;
   }
-  if (!v.is_list() && !v.is_string() && !v.is_dict())
+  if (!v.is_list() && !v.is_string() && !v.is_dict() && !v.is_generator())
     render_error("cannot unpack non-iterable " + v.type_name() + " object");
   std::vector<Value> parts = iterate(v);
   if (parts.size() != s.targets.size())
@@ -141,7 +141,8 @@ void Interpreter::exec_set(const Stmt& s, Scope& scope) {
 
 Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
   Value iterable = eval(*s.expr, scope);
-  if (!iterable.is_list() && !iterable.is_dict() && !iterable.is_string() && !iterable.is_undefined())
+  if (!iterable.is_list() && !iterable.is_dict() && !iterable.is_string() && !iterable.is_undefined() &&
+      !iterable.is_generator())
     render_error("'" + iterable.type_name() + "' object is not iterable");
   std::vector<Value> items = iterate(iterable);
   if (s.cond) {

@@ -154,6 +154,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b, size_t ma
       double x = a.as_double(), y = b.as_double();
       double mod = std::fmod(x, y);
       if (mod != 0 && ((y < 0) != (mod < 0))) mod += y;
+      if (mod == 0) mod = std::copysign(0.0, y);  // Python: a zero remainder takes the divisor's sign
       if (op == "%") return Value::floating(mod);
       return Value::floating(std::floor(x / y));
     }
@@ -175,6 +176,13 @@ Value binary_op(const std::string& op, const Value& a, const Value& b, size_t ma
 
 bool contains(const Value& c, const Value& needle) {
   if (c.is_undefined()) return false;
+  if (c.is_generator()) {  // consumes up to and including the match, like Python
+    ListData& g = c.generator_data();
+    while (g.pos < g.items.size())
+      if (values_equal(g.items[g.pos++], needle)) return true;
+    if (!g.pending_error.empty()) render_error(g.pending_error);
+    return false;
+  }
   if (c.is_string()) {
     if (!needle.is_string()) render_error("'in <string>' requires string as left operand, not " + needle.type_name());
     return c.str().find(needle.str()) != std::string::npos;
@@ -191,6 +199,13 @@ bool contains(const Value& c, const Value& needle) {
 std::vector<Value> iterate(const Value& v) {
   std::vector<Value> out;
   if (v.is_list()) return v.items();
+  if (v.is_generator()) {
+    ListData& g = v.generator_data();
+    if (!g.pending_error.empty()) render_error(g.pending_error);
+    out.assign(g.items.begin() + static_cast<long>(std::min(g.pos, g.items.size())), g.items.end());
+    g.pos = g.items.size();
+    return out;
+  }
   if (v.is_dict()) {
     for (const auto& kv : v.dict().items()) out.push_back(Value::string(kv.first));
   } else if (v.is_string()) {

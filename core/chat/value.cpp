@@ -102,6 +102,11 @@ Value Value::list(std::vector<Value> items, bool is_tuple) {
   v.list_->is_tuple = is_tuple;
   return v;
 }
+Value Value::generator(std::vector<Value> items) {
+  Value v = list(std::move(items));
+  v.type_ = ValueType::kGenerator;
+  return v;
+}
 Value Value::dict(std::shared_ptr<DictData> d) {
   Value v;
   v.type_ = ValueType::kDict;
@@ -137,7 +142,8 @@ bool Value::truthy() const {
     case ValueType::kList: return !list_->items.empty();
     case ValueType::kDict: return dict_->size() != 0;
     case ValueType::kNamespace:
-    case ValueType::kCallable: return true;
+    case ValueType::kCallable:
+    case ValueType::kGenerator: return true;
   }
   return false;
 }
@@ -194,6 +200,7 @@ void Value::append_repr(std::string& out) const {
       return;
     }
     case ValueType::kCallable: out += "<function " + fn_->name + ">"; return;
+    case ValueType::kGenerator: out += "<generator object>"; return;
   }
 }
 
@@ -209,6 +216,7 @@ std::string Value::type_name() const {
     case ValueType::kDict: return "dict";
     case ValueType::kNamespace: return "Namespace";
     case ValueType::kCallable: return "function";
+    case ValueType::kGenerator: return "generator";
   }
   return "object";
 }
@@ -242,6 +250,7 @@ bool values_equal(const Value& a, const Value& b) {
     }
     case ValueType::kNamespace: return &a.namespace_data() == &b.namespace_data();
     case ValueType::kCallable: return &a.fn() == &b.fn();
+    case ValueType::kGenerator: return &a.generator_data() == &b.generator_data();
     default: return false;
   }
 }

@@ -21,6 +21,9 @@ class Interpreter;
 struct ListData {
   std::vector<Value> items;
   bool is_tuple = false;
+  size_t pos = 0;  // generators only: items before pos have been consumed
+  // Generators only: the error a lazy jinja2 filter raises once iteration reaches the end of items.
+  std::string pending_error;
 };
 
 // Insertion-ordered string-keyed map (JSON key order is visible through tojson and iteration).
@@ -50,7 +53,9 @@ struct CallableData {
   NativeFunction fn;
 };
 
-enum class ValueType { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kCallable };
+// kGenerator: what jinja2's select/reject/map/unique/items/reverse filters return (a lazy Python
+// generator): always truthy, no len(), single use, not JSON serializable.
+enum class ValueType { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kCallable, kGenerator };
 
 class Value {
  public:
@@ -62,6 +67,7 @@ class Value {
   static Value floating(double d);
   static Value string(std::string s, bool safe = false);
   static Value list(std::vector<Value> items, bool is_tuple = false);
+  static Value generator(std::vector<Value> items);
   static Value dict(std::shared_ptr<DictData> d);
   static Value new_namespace(std::shared_ptr<DictData> d);
   static Value callable(std::string name, NativeFunction fn);
@@ -78,6 +84,8 @@ class Value {
   bool is_dict() const { return type_ == ValueType::kDict; }
   bool is_namespace() const { return type_ == ValueType::kNamespace; }
   bool is_callable() const { return type_ == ValueType::kCallable; }
+  bool is_generator() const { return type_ == ValueType::kGenerator; }
+  ListData& generator_data() const { return *list_; }
   bool is_safe() const { return is_string() && flag_; }  // markupsafe.Markup
   bool is_tuple() const { return is_list() && flag_; }
 

@@ -87,3 +87,12 @@ TEST_CASE("chat filter: printf-style formatting, center, filter blocks") {
   CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim|replace('x', 'y') %} x {% endfilter %}") ==
         "AB|y");
 }
+
+TEST_CASE("chat filter: select/map/unique/items give lazy single-use generators like jinja2") {
+  CHECK(render("{{ 'yes' if [1]|select('>', 5) else 'no' }}") == "yes");  // a generator is always truthy
+  CHECK(render("{% set g = [1, 2, 3]|select('odd') %}{{ g|first }}{{ g|list }}{{ g|list }}") == "1[3][]");
+  CHECK(error_kind("{{ [1, 2]|select('odd')|length }}") == ChatTemplateErrorKind::kRender);
+  CHECK(render("{% set g = 5|selectattr('a') %}ok") == "ok");  // errors surface only when iterated
+  CHECK(error_kind("{{ 5|selectattr('a')|list }}") == ChatTemplateErrorKind::kRender);
+  CHECK(render("{{ [1, 2]|reverse|list }} {{ 'ab'|reverse }}") == "[2, 1] ba");
+}
