@@ -78,10 +78,14 @@ struct Stmt {
   std::vector<std::string> params;
   std::vector<ExprPtr> defaults;  // for the last defaults.size() params
   std::vector<ExprPtr> values;
+  // Names jinja2 initialises as undefined when entering body / else_body (see scoping.h).
+  std::vector<std::string> body_locals;
+  std::vector<std::string> else_locals;
 };
 
 struct Program {
   Body body;
+  std::vector<std::string> root_locals;
   // Unknown filters/tests inside {% if %} or `x if c else y`: jinja2 accepts those and only fails
   // when the branch runs, so do we; each entry says which and where, for logging at load.
   std::vector<std::string> warnings;

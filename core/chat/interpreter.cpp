@@ -22,9 +22,16 @@ void Scope::set(const std::string& name, Value v) {
   vars.emplace_back(name, std::move(v));
 }
 
+// A frame's scope, with the names jinja2 starts as undefined there (scoping.h) already bound.
+Scope child_scope(Scope& parent, const std::vector<std::string>& locals) {
+  Scope s;
+  s.parent = &parent;
+  for (const auto& n : locals) s.vars.emplace_back(n, Value::undefined("'" + n + "' is undefined"));
+  return s;
+}
+
 std::string Interpreter::render(Scope& globals) {
-  Scope root;
-  root.parent = &globals;
+  Scope root = child_scope(globals, program_.root_locals);
   root_ = &root;
   std::string out;
   out_ = &out;
@@ -49,12 +56,13 @@ void Interpreter::emit(const std::string& text) {
   out_->append(text);
 }
 
-std::string Interpreter::capture(const Body& body, Scope& scope) {
+std::string Interpreter::capture(const Body& body, Scope& scope, Flow* flow) {
   std::string buf;
   std::string* saved = out_;
   out_ = &buf;
   try {
-    exec_body(body, scope);
+    Flow f = exec_body(body, scope);
+    if (flow) *flow = f;
   } catch (...) {
     out_ = saved;
     throw;
@@ -82,8 +90,11 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, Scope& scope) {
     case StmtKind::kFor: return exec_for(s, scope);
     case StmtKind::kSet: exec_set(s, scope); break;
     case StmtKind::kSetBlock: {
-      Value v = Value::string(capture(s.body, scope));
-      if (s.expr) v = eval_filter(*s.expr, scope, &v);
+      Scope inner = child_scope(scope, s.body_locals);
+      Flow flow = Flow::kNormal;
+      Value v = Value::string(capture(s.body, inner, &flow));
+      if (flow != Flow::kNormal) return flow;  // jinja2 runs the block inline: the loop control wins
+      if (s.expr) v = eval_filter(*s.expr, inner, &v);
       scope.set(s.targets[0], v);
       break;
     }
@@ -91,21 +102,20 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, Scope& scope) {
     case StmtKind::kBreak: return Flow::kBreak;
     case StmtKind::kContinue: return Flow::kContinue;
     case StmtKind::kWith: {
-      Scope inner;
-      inner.parent = &scope;
+      Scope inner = child_scope(scope, s.body_locals);
       for (size_t i = 0; i < s.targets.size(); ++i) inner.set(s.targets[i], eval(*s.values[i], scope));
       return exec_body(s.body, inner);
     }
     case StmtKind::kFilterBlock: {
-      Scope inner;
-      inner.parent = &scope;
-      Value body = Value::string(capture(s.body, inner));
+      Scope inner = child_scope(scope, s.body_locals);
+      Flow flow = Flow::kNormal;
+      Value body = Value::string(capture(s.body, inner, &flow));
+      if (flow != Flow::kNormal) return flow;
       emit(eval_filter(*s.expr, scope, &body).to_str());
       break;
     }
     case StmtKind::kGeneration: {
-      Scope inner;
-      inner.parent = &scope;
+      Scope inner = child_scope(scope, s.body_locals);
       return exec_body(s.body, inner);
     }
   }
@@ -156,17 +166,11 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     }
     items = std::move(kept);
   }
-  if (items.empty()) {
-    Scope inner;
-    inner.parent = &scope;
-    exec_body(s.else_body, inner);
-    return Flow::kNormal;
-  }
   const int64_t n = static_cast<int64_t>(items.size());
+  bool completed = false;
   for (int64_t i = 0; i < n; ++i) {
     step();
-    Scope it;
-    it.parent = &scope;
+    Scope it = child_scope(scope, s.body_locals);
     assign(it, s, items[i]);
     auto loop = std::make_shared<DictData>();
     loop->append_new("index", Value::integer(i + 1));
@@ -187,7 +191,14 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     it.set("loop", Value::dict(std::move(loop)));
     Flow f = exec_body(s.body, it);
     if (f == Flow::kBreak) break;
+    if (f == Flow::kNormal) completed = true;
   }
+  // jinja2 clears its "no iteration" flag at the end of the body, so iterations cut short by
+  // continue/break do not count: the else block runs unless one iteration ran to its end.
+  if (!completed && !s.else_body.empty()) {
+    Scope inner = child_scope(scope, s.else_locals);
+    return exec_body(s.else_body, inner);  // the else block sits outside the loop: its break/continue
+  }                                        // belong to the enclosing loop
   return Flow::kNormal;
 }
 
@@ -202,8 +213,7 @@ Value Interpreter::call_macro(const Stmt& m, CallArgs& args) {
                                                                std::to_string(limits_.max_call_depth));
   if (args.positional.size() > m.params.size())
     render_error("macro '" + m.name + "' takes not more than " + std::to_string(m.params.size()) + " argument(s)");
-  Scope ms;
-  ms.parent = root_;
+  Scope ms = child_scope(*root_, m.body_locals);
   std::vector<bool> bound(m.params.size(), false);
   for (size_t i = 0; i < args.positional.size(); ++i) {
     ms.set(m.params[i], args.positional[i]);

@@ -40,7 +40,8 @@ class Interpreter {
   void exec_set(const Stmt& s, Scope& scope);
   void define_macro(const Stmt& s, Scope& scope);
 
-  std::string capture(const Body& body, Scope& scope);
+  // Renders body into a string; flow is set when a break/continue left it early.
+  std::string capture(const Body& body, Scope& scope, Flow* flow = nullptr);
   void emit(const std::string& text);
 
   Value eval(const Expr& e, Scope& scope);

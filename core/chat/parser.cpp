@@ -3,6 +3,7 @@
 
 #include "core/chat/filters.h"
 #include "core/chat/lexer.h"
+#include "core/chat/scoping.h"
 
 namespace dynamo::chat {
 
@@ -724,6 +725,7 @@ class NameChecker {
 Program parse_template(std::string_view source) {
   Program p = Parser(tokenize(source)).parse();
   NameChecker(p).body(p.body, false);
+  analyze_scopes(p);
   return p;
 }
 

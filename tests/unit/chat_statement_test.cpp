@@ -145,3 +145,18 @@ TEST_CASE("chat stmt: one compiled template renders concurrently from many threa
   for (int i = 0; i < 8; ++i)
     CHECK(results[i] == "<user>t" + std::to_string(i) + "1[{\"n\": " + std::to_string(i) + "}]");
 }
+
+TEST_CASE("chat stmt: jinja2 frame rules: names assigned later start undefined in earlier inner frames") {
+  // `s` is assigned at the top level after the loop, so inside the loop it is undefined (jinja2's
+  // frame analysis), although a template variable of that name exists.
+  CHECK(render("{% for i in [1] %}[{{ s }}]{% endfor %}{% set s = 'later' %}{{ s }}", R"({"s": "var"})") == "[]later");
+  CHECK(render("{% if x %}{% set s = 1 %}{% endif %}{% for i in [1] %}{{ s }}{% endfor %}", R"({"s": "var"})") == "var");
+  CHECK(render("{% set v %}{% set t = 'in' %}{{ t }}{% endset %}{{ v }}[{{ t }}]") == "in[]");  // block set scopes
+}
+
+TEST_CASE("chat stmt: for-else runs unless an iteration reached the end of the body") {
+  CHECK(render("{% for x in [1, 2] %}{% continue %}{% else %}E{% endfor %}") == "E");
+  CHECK(render("{% for x in [1, 2] %}{{ x }}{% if x == 2 %}{% break %}{% endif %}{% else %}E{% endfor %}") == "12");
+  CHECK(render("{% for o in [1, 2, 3] %}{{ o }}{% for i in [] %}{% else %}{% if o == 2 %}{% break %}{% endif %}"
+               "{% endfor %}{% endfor %}") == "12");  // break in an else leaves the enclosing loop
+}
