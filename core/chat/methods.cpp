@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/chat/operations.h"
+#include "core/chat/percent_format.h"
 #include "core/chat/py_text.h"
 
 namespace dynamo::chat {
@@ -191,6 +192,7 @@ Value str_method(const std::string& name, const Value& self, CallArgs& a) {
     }
     return Value::boolean(any);
   }
+  if (name == "format") return Value::string(str_format(s, a.positional, a.keyword));
   render_error("str." + name + "() is not supported");
 }
 

@@ -96,3 +96,7 @@ TEST_CASE("chat filter: select/map/unique/items give lazy single-use generators 
   CHECK(error_kind("{{ 5|selectattr('a')|list }}") == ChatTemplateErrorKind::kRender);
   CHECK(render("{{ [1, 2]|reverse|list }} {{ 'ab'|reverse }}") == "[2, 1] ba");
 }
+
+TEST_CASE("chat filter: str.format") {
+  CHECK(render("{{ '{} {0} {n}'.format('a', n=1) }}") == "a a 1");  // mixing auto and manual is an error in Python...
+}
