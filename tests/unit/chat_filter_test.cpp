@@ -98,5 +98,6 @@ TEST_CASE("chat filter: select/map/unique/items give lazy single-use generators 
 }
 
 TEST_CASE("chat filter: str.format") {
-  CHECK(render("{{ '{} {0} {n}'.format('a', n=1) }}") == "a a 1");  // mixing auto and manual is an error in Python...
+  CHECK(error_kind("{{ '{} {0}'.format('a') }}") == ChatTemplateErrorKind::kRender);  // auto + manual numbering
+  CHECK(render("{{ '{}-{n}|{:>4}|{:.2f}|{!r}|{{x}}'.format('a', 'b', 3.14159, 'q', n=1) }}") == "a-1|   b|3.14|'q'|{x}");
 }
