@@ -7,7 +7,8 @@
 
 namespace dynamo::chat {
 
-// Returns a callable bound to obj, or nothing (has_value false) when obj has no such method.
+// Sets out to a callable bound to obj and returns true, or returns false when obj has no such
+// method (mutating methods give an Undefined that fails when called, like the sandbox).
 bool find_method(const Value& obj, const std::string& name, Value& out);
 
 // Python str.split / str.rsplit (sep empty = whitespace runs).
