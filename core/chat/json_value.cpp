@@ -100,6 +100,7 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
 
 void append_json(std::string& out, const Value& v, const JsonDumpOptions& o, int depth) {
   if (depth > kMaxJsonDepth) render_error("tojson: value nested too deeply");
+  RecursionGuard guard;
   switch (v.type()) {
     case ValueType::kNone: out += "null"; return;
     case ValueType::kBool: out += v.as_bool() ? "true" : "false"; return;

@@ -1,6 +1,7 @@
 // Value construction, truthiness, Python str()/repr(), equality and ordering (see value.h).
 #include "core/chat/value.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/chat/py_text.h"
@@ -93,13 +94,40 @@ Value Value::string(std::string s, bool safe) {
   v.str_ = std::make_shared<const std::string>(std::move(s));
   return v;
 }
+namespace {
+thread_local int recursion_depth = 0;
+
+int max_child_depth(const std::vector<Value>& items) {
+  int d = 0;
+  for (const auto& x : items) d = std::max(d, x.depth());
+  return d;
+}
+}  // namespace
+
+RecursionGuard::RecursionGuard() {
+  if (++recursion_depth > 2 * kMaxValueDepth) {
+    --recursion_depth;
+    render_error("value nested too deeply (or containing itself)");
+  }
+}
+RecursionGuard::~RecursionGuard() { --recursion_depth; }
+
+int Value::depth() const {
+  if (type_ == ValueType::kList || type_ == ValueType::kGenerator) return list_->depth;
+  if (type_ == ValueType::kDict) return dict_->depth;
+  return 0;
+}
+
 Value Value::list(std::vector<Value> items, bool is_tuple) {
+  int depth = 1 + max_child_depth(items);
+  if (depth > kMaxValueDepth) render_error("list nested deeper than " + std::to_string(kMaxValueDepth));
   Value v;
   v.type_ = ValueType::kList;
   v.flag_ = is_tuple;
   v.list_ = std::make_shared<ListData>();
   v.list_->items = std::move(items);
   v.list_->is_tuple = is_tuple;
+  v.list_->depth = depth;
   return v;
 }
 Value Value::generator(std::vector<Value> items) {
@@ -108,6 +136,10 @@ Value Value::generator(std::vector<Value> items) {
   return v;
 }
 Value Value::dict(std::shared_ptr<DictData> d) {
+  int depth = 0;
+  for (const auto& kv : d->items()) depth = std::max(depth, kv.second.depth());
+  if (depth + 1 > kMaxValueDepth) render_error("dict nested deeper than " + std::to_string(kMaxValueDepth));
+  d->depth = depth + 1;
   Value v;
   v.type_ = ValueType::kDict;
   v.dict_ = std::move(d);
@@ -161,6 +193,7 @@ std::string Value::to_str() const {
 }
 
 void Value::append_repr(std::string& out) const {
+  RecursionGuard guard;
   switch (type_) {
     case ValueType::kUndefined: out += "Undefined"; return;
     case ValueType::kNone: out += "None"; return;
@@ -222,6 +255,7 @@ std::string Value::type_name() const {
 }
 
 bool values_equal(const Value& a, const Value& b) {
+  RecursionGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -256,6 +290,7 @@ bool values_equal(const Value& a, const Value& b) {
 }
 
 bool value_less(const Value& a, const Value& b) {
+  RecursionGuard guard;
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
   if (a.is_number() && b.is_number()) {

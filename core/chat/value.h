@@ -21,6 +21,7 @@ class Interpreter;
 struct ListData {
   std::vector<Value> items;
   bool is_tuple = false;
+  int depth = 1;   // nesting depth, bounded so that destruction and printing cannot overflow the stack
   size_t pos = 0;  // generators only: items before pos have been consumed
   // Generators only: the error a lazy jinja2 filter raises once iteration reaches the end of items.
   std::string pending_error;
@@ -34,6 +35,7 @@ class DictData {
   void append_new(std::string key, Value value);  // caller guarantees the key is not present yet
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
   size_t size() const { return items_.size(); }
+  int depth = 1;  // nesting depth (see ListData::depth), set when wrapped in a Value
 
  private:
   std::vector<std::pair<std::string, Value>> items_;
@@ -104,6 +106,8 @@ class Value {
   std::string to_str() const;
   // Python repr() of containers and their items.
   void append_repr(std::string& out) const;
+  // Nesting depth of a list or dict (0 for scalars and namespaces).
+  int depth() const;
   // Python's type name, for error messages ("dict object", "str object").
   std::string type_name() const;
 
@@ -126,6 +130,19 @@ bool values_equal(const Value& a, const Value& b);
 // Python < ordering; throws kRender for unorderable types.
 bool value_less(const Value& a, const Value& b);
 [[noreturn]] void render_error(const std::string& message);
+
+// Deepest list/dict nesting a value may have (JSON input allows 256).
+constexpr int kMaxValueDepth = 300;
+
+// Bounds recursion through values that nesting depth cannot bound (namespaces can contain
+// themselves): construct one per recursive call; it throws kRender past the limit.
+class RecursionGuard {
+ public:
+  RecursionGuard();
+  ~RecursionGuard();
+  RecursionGuard(const RecursionGuard&) = delete;
+  RecursionGuard& operator=(const RecursionGuard&) = delete;
+};
 // Raises jinja2's UndefinedError for an operation on an undefined value.
 [[noreturn]] void undefined_error(const Value& v);
 

@@ -160,3 +160,11 @@ TEST_CASE("chat stmt: for-else runs unless an iteration reached the end of the b
   CHECK(render("{% for o in [1, 2, 3] %}{{ o }}{% for i in [] %}{% else %}{% if o == 2 %}{% break %}{% endif %}"
                "{% endfor %}{% endfor %}") == "12");  // break in an else leaves the enclosing loop
 }
+
+TEST_CASE("chat stmt: self-referencing or very deep values are errors, not stack overflows") {
+  CHECK(error_kind("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}") ==
+        ChatTemplateErrorKind::kRender);
+  CHECK(error_kind("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}") == ChatTemplateErrorKind::kRender);
+  CHECK(error_kind("{% set ns = namespace() %}{% set ns.me = [ns] %}{{ ns.me == ns.me }}{{ [ns]|tojson }}") ==
+        ChatTemplateErrorKind::kRender);
+}
