@@ -52,7 +52,7 @@ def postfix(e, depth):
     r = rng.random()
     if r < 0.15:
         return f"{e}[{rng.choice(['0', '-1', '1', '5', 'n', repr('k'), 'z'])}]"
-    if r < 0.25:
+    if r < 0.25 and e in VARS:  # jinja2 constant-folds slices of literals (turning errors into '')
         a, b = rng.choice(["", "1", "-1", "0", "2", "-2"]), rng.choice(["", "1", "-1", "3"])
         st = rng.choice(["", ":-1", ":2", ":-2"])
         return f"{e}[{a}:{b}{st}]"
@@ -107,8 +107,9 @@ def main():
     got = json.loads(out.stdout)
     bad = 0
     for src, exp, res in zip(sources, expected, got):
-        if exp["ok"] and (" object at 0x" in exp["text"] or "dict_items(" in exp["text"].lower()):
-            continue  # jinja2 printed a lazy generator/iterator; we materialise lists (documented)
+        low = exp.get("text", "").lower()
+        if exp["ok"] and (" at 0x" in low or "dict_items(" in low or "dict_keys(" in low or "dict_values(" in low):
+            continue  # jinja2 printed an object address or a dict view; known, documented differences
         if exp["ok"] != res["ok"] or (exp["ok"] and exp["text"] != res["text"]):
             bad += 1
             if bad <= 25:

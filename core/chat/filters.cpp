@@ -202,6 +202,7 @@ Value select_common(Interpreter& in, const std::string& name, const Value& v, co
   }
   test_args.keyword = a.keyword;
   return lazily([&](std::vector<Value>& out) {
+    if (!v.truthy()) return;  // jinja2 checks `if value:` before iterating
     for (const auto& item : iterate(v)) {
       Value x = by_attr ? get_path(item, attr) : item;
       bool ok = test.empty() ? x.truthy() : apply_test(in, test, x, test_args);
@@ -214,6 +215,7 @@ Value filter_map(Interpreter& in, const Value& v, const CallArgs& a) {
   if (const Value* attr = a.kw("attribute")) {
     const Value* def = a.kw("default");
     return lazily([&](std::vector<Value>& out) {
+      if (!v.truthy()) return;
       for (const auto& item : iterate(v)) {
         Value x = get_path(item, attr->to_str());
         out.push_back(x.is_undefined() && def ? *def : x);
@@ -227,6 +229,7 @@ Value filter_map(Interpreter& in, const Value& v, const CallArgs& a) {
   rest.positional.assign(a.positional.begin() + 1, a.positional.end());
   rest.keyword = a.keyword;
   return lazily([&](std::vector<Value>& out) {
+    if (!v.truthy()) return;
     for (const auto& item : iterate(v)) {
       CallArgs copy = rest;
       out.push_back(apply_filter(in, f, item, copy));
@@ -392,7 +395,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
       return Value::string(py::encode_utf8(u), v.is_safe());
     }
     // reversed(list) is an iterator; anything else is materialised into a list first.
-    bool lazy = v.is_list() || v.is_dict();
+    bool lazy = v.is_list() || v.is_dict() || v.is_undefined();  // reversed(Undefined) works: len 0
     std::vector<Value> items = iterate(v);
     std::reverse(items.begin(), items.end());
     return lazy ? Value::generator(std::move(items)) : Value::list(std::move(items));

@@ -83,6 +83,7 @@ std::string html_escape(const std::string& s) {
 }
 
 Value binary_op(const std::string& op, const Value& a, const Value& b, size_t max_bytes) {
+  if (op == "%" && a.is_string() && !a.is_undefined()) return Value::string(percent_format(a.str(), b));
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
   auto type_error = [&]() -> Value {
@@ -163,6 +164,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b, size_t ma
     return Value::integer(a.as_int() - q * b.as_int());
   }
   if (op == "**") {
+    if (a.as_double() == 0 && b.as_double() < 0) render_error("0.0 cannot be raised to a negative power");
     if (!floats && b.as_int() >= 0) {
       int64_t r = 1, base = a.as_int();
       for (int64_t i = 0; i < b.as_int(); ++i)
@@ -192,7 +194,11 @@ bool contains(const Value& c, const Value& needle) {
       if (values_equal(x, needle)) return true;
     return false;
   }
-  if (c.is_dict()) return needle.is_string() && c.dict().find(needle.str()) != nullptr;
+  if (c.is_dict()) {
+    if (needle.is_list() || needle.is_dict() || needle.is_namespace())
+      render_error("unhashable type: '" + needle.type_name() + "'");
+    return needle.is_string() && c.dict().find(needle.str()) != nullptr;
+  }
   render_error("argument of type '" + c.type_name() + "' is not iterable");
 }
 
@@ -213,7 +219,7 @@ std::vector<Value> iterate(const Value& v) {
     for (char32_t c : py::decode_utf8(v.str())) {
       cp.clear();
       py::append_utf8(cp, c);
-      out.push_back(Value::string(cp, v.is_safe()));
+      out.push_back(Value::string(cp));  // iterating a Markup yields plain str characters
     }
   } else if (!v.is_undefined()) {
     render_error("'" + v.type_name() + "' object is not iterable");

@@ -21,8 +21,10 @@ std::string pad(std::string s, int width, bool left_align) {
 }  // namespace
 
 std::string percent_format(const std::string& fmt, const Value& args) {
+  // CPython: a non-tuple, non-str argument with __getitem__ (dict, list, Undefined) is "the
+  // mapping": %(key)s looks into it, %s formats it whole, and unused arguments are no error.
   std::vector<Value> positional;
-  const Value* mapping = args.is_dict() ? &args : nullptr;
+  const Value* mapping = (args.is_dict() || (args.is_list() && !args.is_tuple()) || args.is_undefined()) ? &args : nullptr;
   if (args.is_tuple()) positional = args.items();
   else if (!mapping) positional.push_back(args);
   size_t next = 0;
@@ -38,7 +40,10 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     if (fmt[i] == '(') {
       size_t close = fmt.find(')', i);
       if (close == std::string::npos) render_error("incomplete format key");
-      if (!mapping) render_error("format requires a mapping");
+      if (!mapping || !mapping->is_dict()) {
+        if (mapping && mapping->is_undefined()) undefined_error(*mapping);
+        render_error("format requires a mapping");
+      }
       const Value* v = mapping->dict().find(fmt.substr(i + 1, close - i - 1));
       if (!v) render_error("format key '" + fmt.substr(i + 1, close - i - 1) + "' not found");
       arg = v;
