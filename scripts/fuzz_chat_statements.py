@@ -28,11 +28,13 @@ def tag(body):
 
 
 def value():
-    return rng.choice(["1", "'v'", "a", "b ~ 'x'", "loop.index", "x", "m.role", "ns.n", "ns.n + 1", "xs|length",
-                       "c if t else 'e'", "none", "[1, 2]", "x * 2", "s.upper()", "undefined_var", "caller_name"])
+    if rng.random() < 0.25:  # may fail at run time (undefined attribute, arithmetic on undefined, ...)
+        return rng.choice(["loop.index", "m.role", "ns.n + 1", "x * 2", "s.upper()", "undefined_var.attr"])
+    return rng.choice(["1", "'v'", "a", "b ~ 'x'", "x", "ns.n", "xs|length", "c if t else 'e'", "none", "[1, 2]",
+                       "s", "undefined_var", "caller_name", "loop is defined and loop.index", "m is defined and m.role"])
 
 
-def block(depth):
+def block(depth, in_loop=False):
     out = []
     for _ in range(rng.randint(1, 4)):
         r = rng.random()
@@ -47,23 +49,23 @@ def block(depth):
             it = rng.choice(["xs", "ws", "msgs", "d", "[]", "xs|reverse", "d.items()"])
             var = "k, v" if it == "d.items()" else ("m" if it == "msgs" else "x")
             cond = rng.choice(["", "", f" if {var.split(',')[0]}"])
-            out.append(tag(f"for {var} in {it}{cond}") + block(depth + 1))
+            out.append(tag(f"for {var} in {it}{cond}") + block(depth + 1, True))
             if rng.random() < 0.3:
-                out.append(tag("else") + block(depth + 1))
+                out.append(tag("else") + block(depth + 1, in_loop))
             out.append(tag("endfor"))
         elif r < 0.76 and depth < 3:
-            out.append(tag(f"if {rng.choice(['t', 'a', 'not b', 'x is defined', 'loop is defined and loop.first', 'ns.n > 1'])}") + block(depth + 1))
+            out.append(tag(f"if {rng.choice(['t', 'a', 'not b', 'x is defined', 'loop is defined and loop.first', 'ns.n > 1'])}") + block(depth + 1, in_loop))
             if rng.random() < 0.3:
-                out.append(tag(f"elif {rng.choice(['c', 's', 'x'])}") + block(depth + 1))
+                out.append(tag(f"elif {rng.choice(['c', 's', 'x'])}") + block(depth + 1, in_loop))
             if rng.random() < 0.4:
-                out.append(tag("else") + block(depth + 1))
+                out.append(tag("else") + block(depth + 1, in_loop))
             out.append(tag("endif"))
-        elif r < 0.82 and depth > 0:
+        elif r < 0.82 and in_loop:
             out.append(tag(rng.choice(["break", "continue"])))
         elif r < 0.9:
             out.append("{{ mac(" + value() + ") }}")
         elif depth < 3:
-            out.append(tag(f"set {rng.choice(NAMES)}") + block(depth + 1) + tag("endset"))
+            out.append(tag(f"set {rng.choice(NAMES)}") + block(depth + 1, in_loop) + tag("endset"))
     return "".join(out)
 
 
