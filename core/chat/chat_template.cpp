@@ -12,8 +12,9 @@ namespace dynamo::chat {
 
 namespace {
 
-Value make_namespace(CallArgs& a) {
+Value make_namespace(Interpreter& in, CallArgs& a) {
   auto d = std::make_shared<DictData>();
+  in.track_namespace(d);
   for (const auto& p : a.positional) {
     if (!p.is_dict()) render_error("namespace() positional argument must be a mapping");
     for (const auto& [k, v] : p.dict().items()) d->set(k, v);
@@ -55,10 +56,10 @@ void add_globals(Scope& g) {
     throw ChatTemplateError(ChatTemplateErrorKind::kRaised, msg);
   }));
   g.set("strftime_now", Value::callable("strftime_now", [](Interpreter&, CallArgs& a) { return strftime_now(a); }));
-  g.set("namespace", Value::callable("namespace", [](Interpreter&, CallArgs& a) { return make_namespace(a); }));
+  g.set("namespace", Value::callable("namespace", [](Interpreter& in, CallArgs& a) { return make_namespace(in, a); }));
   g.set("range", Value::callable("range", [](Interpreter& in, CallArgs& a) { return make_range(in, a); }));
-  g.set("dict", Value::callable("dict", [](Interpreter&, CallArgs& a) {
-    Value ns = make_namespace(a);
+  g.set("dict", Value::callable("dict", [](Interpreter& in, CallArgs& a) {
+    Value ns = make_namespace(in, a);
     auto d = std::make_shared<DictData>(ns.namespace_data());
     return Value::dict(std::move(d));
   }));

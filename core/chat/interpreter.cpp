@@ -30,6 +30,10 @@ Scope child_scope(Scope& parent, const std::vector<std::string>& locals) {
   return s;
 }
 
+Interpreter::~Interpreter() {
+  for (auto& ns : namespaces_) ns->clear();
+}
+
 std::string Interpreter::render(Scope& globals) {
   Scope root = child_scope(globals, program_.root_locals);
   root_ = &root;

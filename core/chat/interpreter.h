@@ -22,6 +22,9 @@ struct Scope {
 class Interpreter {
  public:
   Interpreter(const Program& program, const ChatTemplateLimits& limits) : program_(program), limits_(limits) {}
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   // Renders with `globals` as the outermost scope (template variables and global functions).
   std::string render(Scope& globals);
@@ -29,6 +32,9 @@ class Interpreter {
   Value call(const Value& callee, CallArgs& args);
   Value call_macro(const Stmt& macro, CallArgs& args);
   void step();
+  // namespace() objects are the only values that can contain themselves; the interpreter empties
+  // them when the render ends so such cycles do not leak.
+  void track_namespace(const std::shared_ptr<DictData>& ns) { namespaces_.push_back(ns); }
   void check_size(size_t bytes) const;
 
  private:
@@ -57,6 +63,7 @@ class Interpreter {
   uint64_t steps_ = 0;
   int call_depth_ = 0;
   int line_ = 0;
+  std::vector<std::shared_ptr<DictData>> namespaces_;
   friend class ChatTemplate;
 };
 

@@ -45,6 +45,11 @@ void DictData::set(std::string key, Value value) {
   }
 }
 
+void DictData::clear() {
+  items_.clear();
+  index_.clear();
+}
+
 void DictData::append_new(std::string key, Value value) {
   if (items_.size() + 1 > kIndexThreshold) {
     set(std::move(key), std::move(value));

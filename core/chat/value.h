@@ -33,6 +33,7 @@ class DictData {
   const Value* find(std::string_view key) const;
   void set(std::string key, Value value);  // assigns in place or appends
   void append_new(std::string key, Value value);  // caller guarantees the key is not present yet
+  void clear();
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
   size_t size() const { return items_.size(); }
   int depth = 1;  // nesting depth (see ListData::depth), set when wrapped in a Value
