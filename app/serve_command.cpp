@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/engine_flags.h"
+#include "core/chat/chat_template.h"
 #include "core/engine/engine.h"
 #include "core/engine/engine_options.h"
 #include "core/metrics/serve_metrics.h"
@@ -60,9 +61,18 @@ int run_serve(ServeFlags& f) {
 
   Model model = load_model(f.model, parse_load_format(f.load_format));
   auto tokenizer = load_tokenizer(f.tokenizer.empty() ? f.model : f.tokenizer);
-  // TEMPORARY until core/chat lands on main: no template, so chat completions answer 400.
+  std::string template_source = f.chat_template.empty() ? tokenizer->chat_template() : read_text_file(f.chat_template);
+  std::shared_ptr<const chat::ChatTemplate> tmpl;
+  if (!template_source.empty()) tmpl = std::make_shared<const chat::ChatTemplate>(template_source);
   server::ChatRenderer render;
-  if (!f.chat_template.empty()) (void)read_text_file(f.chat_template);
+  if (tmpl) {
+    render = [tmpl, bos = tokenizer->bos_token(), eos = tokenizer->eos_token()](const server::ChatPromptInput& in) {
+      return tmpl->render(in.messages_json, in.tools_json, in.add_generation_prompt, in.kwargs_json, bos, eos);
+    };
+  } else {
+    std::fprintf(stderr, "dynamo-serve: the model has no chat template: /v1/chat/completions answers 400 "
+                         "(give one with --chat-template)\n");
+  }
 
   std::unique_ptr<Engine> engine = make_engine(model, f.engine);
   o.limits.vocab_size = engine->model_config().vocab_size > 0 ? engine->model_config().vocab_size
