@@ -103,3 +103,27 @@ def test_sigterm_finishes_in_flight_and_exits_zero():
     t.join(60)
     assert result["status"] == 200
     assert result["body"]["usage"]["completion_tokens"] == 8
+
+
+def test_serve_from_config_file():
+    """configs/aggregated-cpu.toml starts a server; command-line flags win over its keys."""
+    import os
+    import subprocess
+    from openai_server import BIN, SOURCE_DIR, free_port
+    port = free_port()
+    proc = subprocess.Popen([BIN, "serve", "--config", "configs/aggregated-cpu.toml", "--port", str(port)],
+                            cwd=SOURCE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        models = requests.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]
+        assert models[0]["id"] == "smollm2-135m-instruct"
+        assert models[0]["max_model_len"] == 2048
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0, proc.stdout.read()
