@@ -59,7 +59,6 @@ def test_return_tokens_as_token_ids_round_trips(server, client):
     assert text == r.choices[0].text
     for top in r.choices[0].logprobs.top_logprobs:
         assert len(top) == 2 and all(k.startswith("token_id:") for k in top)
-    # TODO(coordinator): compare `ids` with the reference greedy ids of the tiny test models.
 
 
 def test_echo_and_logprobs(client):
