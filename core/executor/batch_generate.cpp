@@ -43,6 +43,12 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
       throw std::invalid_argument("prompt " + std::to_string(i) + " has " + std::to_string(n) +
                                   " tokens; max_model_len is " + std::to_string(max_len));
     }
+    for (int32_t t : seqs[i].prompt) {
+      if (t < 0 || t >= config.vocab_size) {
+        throw std::invalid_argument("prompt " + std::to_string(i) + ": token id " + std::to_string(t) +
+                                    " is outside the vocabulary (size " + std::to_string(config.vocab_size) + ")");
+      }
+    }
     const int64_t total = std::min<int64_t>(n + options.max_tokens, max_len);
     const int64_t blocks = (total + kv.block_size - 1) / kv.block_size;
     for (int64_t b = 0; b < blocks; ++b) st[i].blocks.push_back(static_cast<int32_t>(next_block++));
