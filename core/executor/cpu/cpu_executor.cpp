@@ -118,31 +118,32 @@ void CpuExecutor::copy_kv_blocks(Executor& dst, std::span<const int32_t> src_blo
 
 void CpuExecutor::validate(const StepRequest& request) const {
   for (const SequenceWork& s : request.seqs) {
-    const std::string who = "sequence " + std::to_string(s.seq_id) + ": ";
-    if (s.tokens.empty()) throw std::invalid_argument(who + "no tokens to run");
-    if (s.num_cached < 0) throw std::invalid_argument(who + "negative num_cached");
+    // Built only on failure: validation runs every step and must not allocate.
+    auto who = [&s] { return "sequence " + std::to_string(s.seq_id) + ": "; };
+    if (s.tokens.empty()) throw std::invalid_argument(who() + "no tokens to run");
+    if (s.num_cached < 0) throw std::invalid_argument(who() + "negative num_cached");
     const int64_t end = s.num_cached + static_cast<int64_t>(s.tokens.size());
     if (end > max_model_len_) {
-      throw std::invalid_argument(who + std::to_string(end) + " tokens exceed max_model_len " +
+      throw std::invalid_argument(who() + std::to_string(end) + " tokens exceed max_model_len " +
                                   std::to_string(max_model_len_));
     }
     if (static_cast<int64_t>(s.block_table.size()) * block_size_ < end) {
-      throw std::invalid_argument(who + "block table of " + std::to_string(s.block_table.size()) +
+      throw std::invalid_argument(who() + "block table of " + std::to_string(s.block_table.size()) +
                                   " blocks does not cover " + std::to_string(end) + " positions");
     }
     for (int32_t b : s.block_table) {
-      if (b < 0 || b >= num_blocks_) throw std::invalid_argument(who + "block " + std::to_string(b) + " out of range");
+      if (b < 0 || b >= num_blocks_) throw std::invalid_argument(who() + "block " + std::to_string(b) + " out of range");
     }
     for (int32_t t : s.tokens) {
       if (t < 0 || t >= config_.vocab_size) {
-        throw std::invalid_argument(who + "token id " + std::to_string(t) + " outside the vocabulary");
+        throw std::invalid_argument(who() + "token id " + std::to_string(t) + " outside the vocabulary");
       }
     }
-    if (s.sample && s.sampling == nullptr) throw std::invalid_argument(who + "sample without sampling params");
+    if (s.sample && s.sampling == nullptr) throw std::invalid_argument(who() + "sample without sampling params");
     if (s.send != nullptr) {
       peer(*s.send->dst, "KvSendPlan");
       if (s.send->src_blocks.size() != s.send->dst_blocks.size()) {
-        throw std::invalid_argument(who + "KvSendPlan src_blocks and dst_blocks differ in length");
+        throw std::invalid_argument(who() + "KvSendPlan src_blocks and dst_blocks differ in length");
       }
     }
   }

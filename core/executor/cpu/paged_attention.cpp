@@ -5,10 +5,29 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/executor/cpu/cpu_kernels.h"
-
 namespace dynamo::cpu {
+namespace {
 
+// Inlined into each clone of paged_attention_head below, so each gets that ISA's vector code.
+inline float dot8(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  }
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+inline void axpy_inline(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+// Compiled for AVX-512, AVX2 and baseline x86-64; the loader picks the best the CPU has.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void paged_attention_head(const float* q, int64_t q_stride, int64_t num_tokens, int64_t first_pos,
                           int64_t kv_head, std::span<const int32_t> block_table, const PagedKvLayer& kv,
                           float scale, float* out, int64_t out_stride, float* scores) {
@@ -21,7 +40,7 @@ void paged_attention_head(const float* q, int64_t q_stride, int64_t num_tokens, 
     float max_s = -INFINITY;
     for (int64_t j = 0; j < ctx; ++j) {
       const float* k = kv.base + block_table[j / bs] * kv.block_stride + (j % bs) * row + kv_head * hd;
-      const float s = dot(qi, k, hd) * scale;
+      const float s = dot8(qi, k, hd) * scale;
       scores[j] = s;
       max_s = std::max(max_s, s);
     }
@@ -36,7 +55,7 @@ void paged_attention_head(const float* q, int64_t q_stride, int64_t num_tokens, 
     for (int64_t j = 0; j < ctx; ++j) {
       const float* v =
           kv.base + block_table[j / bs] * kv.block_stride + kv.v_offset + (j % bs) * row + kv_head * hd;
-      axpy(scores[j] * inv, v, o, hd);
+      axpy_inline(scores[j] * inv, v, o, hd);
     }
   }
 }
