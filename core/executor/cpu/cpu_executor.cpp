@@ -246,9 +246,9 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.input_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.q_proj.data(), q_dim, lw.q_bias.data(), &qkv_[0], qkv_dim);
-  linear(h_.data(), t, hidden, lw.k_proj.data(), kv_dim, lw.k_bias.data(), &qkv_[q_dim], qkv_dim);
-  linear(h_.data(), t, hidden, lw.v_proj.data(), kv_dim, lw.v_bias.data(), &qkv_[q_dim + kv_dim], qkv_dim);
+  linear(h_.data(), t, hidden, lw.q_proj.data(), q_dim, lw.q_bias.data(), &qkv_[0], qkv_dim, &pool_);
+  linear(h_.data(), t, hidden, lw.k_proj.data(), kv_dim, lw.k_bias.data(), &qkv_[q_dim], qkv_dim, &pool_);
+  linear(h_.data(), t, hidden, lw.v_proj.data(), kv_dim, lw.v_bias.data(), &qkv_[q_dim + kv_dim], qkv_dim, &pool_);
   for (int64_t row = 0; row < t; ++row) {
     float* q = &qkv_[row * qkv_dim];
     float* k = q + q_dim;
@@ -261,14 +261,14 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   }
   write_kv(layer, request);
   attention(layer, request);
-  linear(attn_.data(), t, q_dim, lw.o_proj.data(), hidden, nullptr, h_.data());
+  linear(attn_.data(), t, q_dim, lw.o_proj.data(), hidden, nullptr, h_.data(), 0, &pool_);
   add_inplace(x_.data(), h_.data(), t * hidden);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.post_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.gate_proj.data(), inter, nullptr, &gate_up_[0], 2 * inter);
-  linear(h_.data(), t, hidden, lw.up_proj.data(), inter, nullptr, &gate_up_[inter], 2 * inter);
+  linear(h_.data(), t, hidden, lw.gate_proj.data(), inter, nullptr, &gate_up_[0], 2 * inter, &pool_);
+  linear(h_.data(), t, hidden, lw.up_proj.data(), inter, nullptr, &gate_up_[inter], 2 * inter, &pool_);
   silu_mul(gate_up_.data(), t, inter, act_.data());
-  linear(act_.data(), t, inter, lw.down_proj.data(), hidden, nullptr, h_.data());
+  linear(act_.data(), t, inter, lw.down_proj.data(), hidden, nullptr, h_.data(), 0, &pool_);
   add_inplace(x_.data(), h_.data(), t * hidden);
 }
 
@@ -287,7 +287,7 @@ void CpuExecutor::compute_logits(const StepRequest& request) {
   }
   rms_norm(last_.data(), last_.data(), n, hidden, hidden, weights_.final_norm.data(),
            static_cast<float>(c.rms_norm_eps));
-  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head.data(), c.vocab_size, nullptr, logits_.data());
+  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head.data(), c.vocab_size, nullptr, logits_.data(), 0, &pool_);
 }
 
 StepResult CpuExecutor::step(const StepRequest& request) {
