@@ -7,9 +7,9 @@ namespace dynamo::cpu {
 
 class ThreadPool;
 
-// Below this many rows, linear() streams each weight row once past all input rows (decode steps)
+// Up to this many rows, linear() streams each weight row once past all input rows (decode steps)
 // instead of calling sgemm, whose packing copies the whole weight matrix on every call.
-inline constexpr int64_t kSmallRows = 16;
+inline constexpr int64_t kSmallRows = 8;  // measured: 1.7x faster than sgemm at 8 rows, 1.5x slower at 16
 
 // y[rows, out] = x[rows, in] * w[out, in]^T (+ bias[out] when not null). w is Hugging Face layout.
 // ldy: distance between rows of y (0: out), so several products can fill one wider row.
