@@ -2,6 +2,7 @@
 // directly (no engine), streams the text, and optionally prints JSON and dumps the raw logits.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -186,7 +187,8 @@ void run_generate(const GenerateArgs& a) {
   } else if (!stream) {
     for (const auto& s : seqs) std::cout << json_result(s, text.get()) << std::endl;
   }
-  const int64_t decode_tokens = stats.generated_tokens - static_cast<int64_t>(seqs.size());
+  // The first token of each sequence comes out of its prefill step; the rest are decode steps.
+  const int64_t decode_tokens = std::max<int64_t>(0, stats.generated_tokens - static_cast<int64_t>(seqs.size()));
   std::fprintf(stderr,
                "generate: %lld prompt tokens in %.3f s (%.1f tok/s prefill), %lld more tokens in %.3f s "
                "(%.2f tok/s decode), %lld steps; CPU time %.3f s prefill, %.3f s decode\n",

@@ -60,7 +60,10 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
     throw ConfigError("the batch needs " + std::to_string(next_block) + " KV blocks but the cache has " +
                       std::to_string(kv.num_blocks) + "; use fewer or shorter prompts or fewer max tokens");
   }
-  if (options.max_tokens <= 0) return stats;
+  if (options.max_tokens <= 0) {
+    for (auto& s : seqs) s.finish_reason = "length";
+    return stats;
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
