@@ -170,6 +170,7 @@ void run_generate(const GenerateArgs& a) {
   go.keep_logits = !a.dump_logits.empty();
   go.max_model_len = a.max_model_len;
   const bool stream = !a.json && seqs.size() == 1;
+  if (stream && text) text->start(seqs[0].prompt);
   const BatchGenerateStats stats = generate_batch(*executor, seqs, go, [&](size_t, int32_t token) {
     if (!stream) return;
     std::cout << (text ? text->push(token) : std::to_string(token) + " ") << std::flush;

@@ -14,7 +14,9 @@ class GenerateText {
   virtual ~GenerateText() = default;
   virtual std::vector<int32_t> encode(const std::string& text) const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
-  // Streaming: the text that `id` completes (UTF-8 safe), and what is left at the end.
+  // Streaming: start() once with the prompt (its tail gives the first token's spacing), then push()
+  // returns the text each token completes (UTF-8 safe) and finish() what is left at the end.
+  virtual void start(const std::vector<int32_t>& prompt) = 0;
   virtual std::string push(int32_t id) = 0;
   virtual std::string finish() = 0;
 };
