@@ -88,8 +88,13 @@ float token_logprob(std::span<const float> raw, int32_t token) {
 }
 
 std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n) {
+  std::vector<int32_t> ids;
+  return top_logprobs(raw, n, ids);
+}
+
+std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n, std::vector<int32_t>& ids) {
   const size_t k = std::min<size_t>(static_cast<size_t>(std::max(0, n)), raw.size());
-  std::vector<int32_t> ids(raw.size());
+  ids.resize(raw.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
   std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), ByValueDesc{raw.data()});
   const double lse = log_sum_exp(raw);
@@ -109,7 +114,7 @@ SampledToken Sampler::sample(std::span<const float> logits, const SamplingParams
   out.token = params.greedy() ? argmax(w) : draw(params, generated.size());
   if (params.logprobs >= 0) {
     out.logprob = token_logprob(logits, out.token);
-    if (params.logprobs > 0) out.top_logprobs = top_logprobs(logits, params.logprobs);
+    if (params.logprobs > 0) out.top_logprobs = top_logprobs(logits, params.logprobs, order_);
   }
   return out;
 }
