@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -25,7 +26,7 @@ struct GenerateArgs {
   std::string model, load_format = "auto", device = "cpu";
   std::string prompt, prompt_ids, batch_file, dump_logits;
   int32_t max_tokens = 16, top_k = 0, min_tokens = 0, threads = 0, block_size = 16, prefill_chunk = 0;
-  int32_t max_model_len = 0;
+  int32_t max_model_len = 0, logprobs = -1;
   float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
   uint64_t seed = 0;
   bool ignore_eos = false, json = false;
@@ -104,11 +105,34 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+std::string json_float(float v) {
+  if (!std::isfinite(v)) return v < 0 ? "-1e30" : "1e30";  // JSON has no infinities
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
 std::string json_result(const BatchSequence& s, GenerateText* text) {
   std::string ids;
   for (size_t i = 0; i < s.generated.size(); ++i) ids += (i ? "," : "") + std::to_string(s.generated[i]);
+  std::string logprobs;
+  if (s.sampling.logprobs >= 0) {
+    logprobs = ",\"logprobs\":[";
+    for (size_t i = 0; i < s.details.size(); ++i) {
+      const SampledToken& d = s.details[i];
+      logprobs += (i ? ",{" : "{") + std::string("\"token\":") + std::to_string(d.token) +
+                  ",\"logprob\":" + json_float(d.logprob) + ",\"top\":[";
+      for (size_t k = 0; k < d.top_logprobs.size(); ++k) {
+        logprobs += (k ? ",[" : "[") + std::to_string(d.top_logprobs[k].token) + "," +
+                    json_float(d.top_logprobs[k].logprob) + "]";
+      }
+      logprobs += "]}";
+    }
+    logprobs += "]";
+  }
   return "{\"token_ids\":[" + ids + "],\"text\":" + (text ? json_string(text->decode(s.generated)) : "null") +
-         ",\"finish_reason\":\"" + s.finish_reason + "\",\"prompt_tokens\":" + std::to_string(s.prompt.size()) + "}";
+         ",\"finish_reason\":\"" + s.finish_reason + "\",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
+         logprobs + "}";
 }
 
 void dump_logits(const std::string& path, const std::vector<BatchSequence>& seqs) {
@@ -127,6 +151,7 @@ SamplingParams sampling_of(const GenerateArgs& a) {
   p.seed = a.seed;
   p.min_tokens = a.min_tokens;
   p.ignore_eos = a.ignore_eos;
+  p.logprobs = a.logprobs;
   if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) throw ConfigError("--top-p must be in (0, 1]");
   if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) throw ConfigError("--min-p must be in [0, 1]");
   if (p.temperature < 0.0f) throw ConfigError("--temperature must be >= 0");
@@ -221,6 +246,8 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--repetition-penalty", args->repetition_penalty);
   sub->add_option("--min-tokens", args->min_tokens, "EOS is masked until this many tokens");
   sub->add_option("--seed", args->seed);
+  sub->add_option("--logprobs", args->logprobs,
+                  "with --json: each token's log-probability and the top N (-1: none)");
   sub->add_flag("--ignore-eos", args->ignore_eos, "do not stop at EOS");
   sub->add_flag("--json", args->json, "print {\"token_ids\": [...], \"text\": ...} instead of streaming");
   sub->add_option("--dump-logits", args->dump_logits,

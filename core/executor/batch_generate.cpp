@@ -54,6 +54,7 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
     for (int64_t b = 0; b < blocks; ++b) st[i].blocks.push_back(static_cast<int32_t>(next_block++));
     seqs[i].generated.clear();
     seqs[i].logits.clear();
+    seqs[i].details.clear();
     stats.prompt_tokens += n;
   }
   if (next_block > kv.num_blocks) {
@@ -113,6 +114,7 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
       if (options.keep_logits) {
         seq.logits.insert(seq.logits.end(), res.logits.begin() + k * vocab, res.logits.begin() + (k + 1) * vocab);
       }
+      if (seq.sampling.logprobs >= 0) seq.details.push_back(res.sampled[k]);
       ++stats.generated_tokens;
       if (on_token) on_token(i, token);
       const bool eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=
