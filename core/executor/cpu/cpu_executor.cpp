@@ -57,7 +57,6 @@ CpuExecutor::CpuExecutor(const Model& model, const ExecutorOptions& options)
   // Left uninitialised: pages are touched only when a block is first written.
   cache_.reset(new float[static_cast<size_t>(c.num_layers) * num_blocks_ * 2 * block_elems_]);
   openblas_set_num_threads(threads_);
-  grow(scores_, static_cast<size_t>(threads_ * max_model_len_));
 }
 
 KvCacheInfo CpuExecutor::kv_cache_info() const {
@@ -182,9 +181,20 @@ void CpuExecutor::prepare(const StepRequest& request) {
     }
   }
   units_.clear();
+  const int32_t group = static_cast<int32_t>(c.num_heads / c.num_kv_heads);
+  const int32_t tile = std::max<int32_t>(1, 32 / group);  // <= 32 query rows per unit
+  size_t need = 0;
   for (size_t s = 0; s < n_seqs; ++s) {
-    for (int32_t h = 0; h < c.num_heads; ++h) units_.emplace_back(static_cast<int32_t>(s), h);
+    const SequenceWork& w = request.seqs[s];
+    const int32_t n = static_cast<int32_t>(w.tokens.size());
+    for (int32_t b = 0; b < n; b += tile) {
+      const int32_t e = std::min(n, b + tile);
+      for (int32_t g = 0; g < c.num_kv_heads; ++g) units_.push_back({static_cast<int32_t>(s), g, b, e});
+      need = std::max<size_t>(need, static_cast<size_t>(paged_attention_scratch(e - b, group, w.num_cached + e)));
+    }
   }
+  scratch_floats_ = need;
+  grow(scratch_, need * static_cast<size_t>(pool_.size()));
 }
 
 void CpuExecutor::write_kv(int64_t layer, const StepRequest& request) {
@@ -192,14 +202,11 @@ void CpuExecutor::write_kv(int64_t layer, const StepRequest& request) {
   const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
   const int64_t qkv_dim = q_dim + 2 * kv_dim;
   const PagedKvLayer kv = kv_layer(layer);
-  float* base = cache_.get() + layer * num_blocks_ * 2 * block_elems_;
   for (size_t s = 0; s < request.seqs.size(); ++s) {
     const SequenceWork& w = request.seqs[s];
     for (int64_t row = seq_begin_[s]; row < seq_begin_[s + 1]; ++row) {
-      const int64_t pos = positions_[row];
-      float* k = base + w.block_table[pos / block_size_] * kv.block_stride + (pos % block_size_) * kv_dim;
-      std::memcpy(k, &qkv_[row * qkv_dim + q_dim], sizeof(float) * kv_dim);
-      std::memcpy(k + kv.v_offset, &qkv_[row * qkv_dim + q_dim + kv_dim], sizeof(float) * kv_dim);
+      const float* k = &qkv_[row * qkv_dim + q_dim];
+      paged_kv_write(kv, w.block_table, positions_[row], k, k + kv_dim);
     }
   }
 }
@@ -211,15 +218,22 @@ void CpuExecutor::attention(int64_t layer, const StepRequest& request) {
   const int64_t group = c.num_heads / c.num_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const PagedKvLayer kv = kv_layer(layer);
-  pool_.parallel_for(static_cast<int64_t>(units_.size()), [&](int64_t begin, int64_t end, int part) {
-    float* scores = &scores_[static_cast<size_t>(part) * max_model_len_];
-    for (int64_t u = begin; u < end; ++u) {
-      const auto [s, h] = units_[u];
-      const SequenceWork& w = request.seqs[s];
-      const int64_t row = seq_begin_[s];
-      paged_attention_head(&qkv_[row * qkv_dim + h * hd], qkv_dim, static_cast<int64_t>(w.tokens.size()),
-                           w.num_cached, h / group, w.block_table, kv, scale, &attn_[row * q_dim + h * hd],
-                           q_dim, scores);
+  // Units are dealt round-robin: later tiles of a prompt see more keys, so contiguous ranges would
+  // leave one thread with all the expensive ones.
+  const int64_t parts = pool_.size();
+  const int64_t n_units = static_cast<int64_t>(units_.size());
+  pool_.parallel_for(parts, [&](int64_t begin, int64_t end, int part) {
+    float* scratch = &scratch_[static_cast<size_t>(part) * scratch_floats_];
+    for (int64_t p = begin; p < end; ++p) {
+      for (int64_t u = p; u < n_units; u += parts) {
+        const AttentionUnit& unit = units_[u];
+        const SequenceWork& w = request.seqs[unit.seq];
+        const int64_t row = seq_begin_[unit.seq] + unit.token_begin;
+        const int64_t h0 = static_cast<int64_t>(unit.kv_head) * group;
+        paged_attention(&qkv_[row * qkv_dim + h0 * hd], qkv_dim, unit.token_end - unit.token_begin,
+                        w.num_cached + unit.token_begin, unit.kv_head, group, w.block_table, kv, scale,
+                        &attn_[row * q_dim + h0 * hd], q_dim, scratch);
+      }
     }
   });
 }
