@@ -5,30 +5,97 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/executor/cpu/thread_pool.h"
 
 namespace dynamo::cpu {
 namespace {
 
+// Sixteen floats as one value: one AVX-512 register, two AVX2 or four SSE ones under each clone.
+typedef float V16 __attribute__((vector_size(64)));
+// Helpers below are always inlined, so passing V16 by value never crosses an ABI boundary.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+__attribute__((always_inline)) inline V16 load16(const float* p) {
+  V16 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+__attribute__((always_inline)) inline float hsum(V16 v) {
+  float a[16];
+  std::memcpy(a, &v, sizeof(a));
+  for (int j = 0; j < 8; ++j) a[j] += a[j + 8];
+  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+// y[r, n] (and y[r, n + 1] when pair) for R input rows: two weight rows against R input rows, so each
+// loaded weight vector feeds R FMAs and each input vector two.
+template <int R>
+__attribute__((always_inline)) inline void rows_block(const float* x, int64_t in, const float* w0, const float* w1,
+                                                      bool pair, float* y, int64_t ldy) {
+  V16 a[R] = {}, b[R] = {};
+  int64_t i = 0;
+  for (; i + 16 <= in; i += 16) {
+    const V16 u = load16(w0 + i), v = load16(w1 + i);
+    for (int r = 0; r < R; ++r) {
+      const V16 xr = load16(x + r * in + i);
+      a[r] += u * xr;
+      b[r] += v * xr;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float s0 = hsum(a[r]), s1 = hsum(b[r]);
+    for (int64_t k = i; k < in; ++k) {
+      s0 += w0[k] * x[r * in + k];
+      s1 += w1[k] * x[r * in + k];
+    }
+    y[r * ldy] = s0;
+    if (pair) y[r * ldy + 1] = s1;
+  }
+}
+
+// One input row: plain dot products, one weight row after the other (a single sequential stream,
+// which measured 1.6x faster than the paired blocks below for this memory-bound case).
+__attribute__((always_inline)) inline void one_row_linear(const float* x, int64_t in, const float* w,
+                                                          int64_t n_begin, int64_t n_end, float* y) {
+  for (int64_t n = n_begin; n < n_end; ++n) {
+    const float* wn = w + n * in;
+    float acc[16] = {};
+    int64_t i = 0;
+    for (; i + 16 <= in; i += 16) {
+      for (int j = 0; j < 16; ++j) acc[j] += wn[i + j] * x[i + j];
+    }
+    for (int j = 0; j < 8; ++j) acc[j] += acc[j + 8];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < in; ++i) s += wn[i] * x[i];
+    y[n] = s;
+  }
+}
+
 // y[r, n] = dot(w[n, :], x[r, :]) for n in [n_begin, n_end): each weight row is read from memory once
-// and stays in L1 while it meets every input row. Cloned per ISA; sixteen partial sums vectorise.
+// and stays in L1 while it meets every input row (four at a time).
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void small_rows_linear(const float* x, int64_t rows, int64_t in, const float* w, int64_t n_begin,
                        int64_t n_end, float* y, int64_t ldy) {
-  for (int64_t n = n_begin; n < n_end; ++n) {
-    const float* wn = w + n * in;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * in;
-      float acc[16] = {};
-      int64_t i = 0;
-      for (; i + 16 <= in; i += 16) {
-        for (int j = 0; j < 16; ++j) acc[j] += wn[i + j] * xr[i + j];
+  if (rows == 1) {
+    one_row_linear(x, in, w, n_begin, n_end, y);
+    return;
+  }
+  for (int64_t n = n_begin; n < n_end; n += 2) {
+    const bool pair = n + 1 < n_end;
+    const float* w0 = w + n * in;
+    const float* w1 = pair ? w0 + in : w0;
+    for (int64_t r0 = 0; r0 < rows; r0 += 4) {
+      const float* xr = x + r0 * in;
+      float* yr = y + r0 * ldy + n;
+      switch (std::min<int64_t>(4, rows - r0)) {
+        case 4: rows_block<4>(xr, in, w0, w1, pair, yr, ldy); break;
+        case 3: rows_block<3>(xr, in, w0, w1, pair, yr, ldy); break;
+        case 2: rows_block<2>(xr, in, w0, w1, pair, yr, ldy); break;
+        default: rows_block<1>(xr, in, w0, w1, pair, yr, ldy); break;
       }
-      for (int j = 0; j < 8; ++j) acc[j] += acc[j + 8];
-      float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-      for (; i < in; ++i) s += wn[i] * xr[i];
-      y[r * ldy + n] = s;
     }
   }
 }
