@@ -149,12 +149,22 @@ int32_t Sampler::draw(const SamplingParams& p, uint64_t generated_index) {
   for (int32_t t : order_) sum += std::exp(static_cast<double>(v[t]) - m);
   for (int32_t t : order_) v[t] = static_cast<float>(std::exp(static_cast<double>(v[t]) - m) / sum);
   // Top-p: best first, keep a token while the mass strictly before it is < top_p.
+  // Sorting only the best 1024 first is enough for nearly every real distribution, and gives the
+  // same prefix as a full sort (the order is total); the full sort is the fallback.
   if (p.top_p < 1.0f) {
-    std::sort(order_.begin(), order_.end(), ByValueDesc{v});
-    double before = 0.0;
-    size_t keep = 0;
-    while (keep < order_.size() && (keep == 0 || before < p.top_p)) before += v[order_[keep++]];
-    order_.resize(keep);
+    size_t sorted = std::min<size_t>(order_.size(), 1024);
+    std::partial_sort(order_.begin(), order_.begin() + sorted, order_.end(), ByValueDesc{v});
+    for (;;) {
+      double before = 0.0;
+      size_t keep = 0;
+      while (keep < sorted && (keep == 0 || before < p.top_p)) before += v[order_[keep++]];
+      if (keep < sorted || sorted == order_.size()) {
+        order_.resize(keep);
+        break;
+      }
+      std::sort(order_.begin(), order_.end(), ByValueDesc{v});
+      sorted = order_.size();
+    }
   }
   // Min-p: drop tokens below min_p times the most likely one.
   if (p.min_p > 0.0f) {
