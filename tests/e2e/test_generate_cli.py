@@ -77,3 +77,23 @@ def test_bad_batch_file(model, tmp_path):
     bad.write_text('[[1, 2], "three"]')
     p = run("--model", model, "--batch-file", str(bad))
     assert p.returncode != 0 and "prompt 1" in p.stderr, p.stderr
+
+
+def test_text_prompt_streams_the_same_text_as_json():
+    """--prompt goes through the model's tokenizer; streamed text equals the JSON text."""
+    gguf = os.path.join(SRC, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if not os.path.exists(gguf):
+        pytest.fail(f"{gguf} is missing: run scripts/setup.sh (it fetches the default model)")
+    prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+    out = generate_json("--model", gguf, "--prompt", prompt, "--temperature", "0", "--max-tokens", "16")
+    assert out["token_ids"] == [504, 3575, 282, 4649, 314, 7042, 30, 2]
+    assert out["text"] == "The capital of France is Paris."
+    assert out["finish_reason"] == "stop"
+    streamed = run("--model", gguf, "--prompt", prompt, "--temperature", "0", "--max-tokens", "16")
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == "The capital of France is Paris.\n"
+
+
+def test_text_prompt_without_a_tokenizer_is_refused(model):
+    p = run("--model", model, "--prompt", "hello")
+    assert p.returncode != 0 and "tokenizer" in p.stderr, p.stderr
