@@ -7,28 +7,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/executor/cpu/simd.h"
 #include "core/executor/cpu/thread_pool.h"
 
 namespace dynamo::cpu {
 namespace {
 
-// Sixteen floats as one value: one AVX-512 register, two AVX2 or four SSE ones under each clone.
-typedef float V16 __attribute__((vector_size(64)));
-// Helpers below are always inlined, so passing V16 by value never crosses an ABI boundary.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-__attribute__((always_inline)) inline V16 load16(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-__attribute__((always_inline)) inline float hsum(V16 v) {
-  float a[16];
-  std::memcpy(a, &v, sizeof(a));
-  for (int j = 0; j < 8; ++j) a[j] += a[j + 8];
-  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
+#pragma GCC diagnostic ignored "-Wpsabi"  // V16 helpers are always inlined (see simd.h)
 
 // y[r, n] (and y[r, n + 1] when pair) for R input rows: two weight rows against R input rows, so each
 // loaded weight vector feeds R FMAs and each input vector two.
@@ -76,7 +61,7 @@ __attribute__((always_inline)) inline void one_row_linear(const float* x, int64_
 
 // y[r, n] = dot(w[n, :], x[r, :]) for n in [n_begin, n_end): each weight row is read from memory once
 // and stays in L1 while it meets every input row (four at a time).
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+DYNAMO_SIMD_CLONES
 void small_rows_linear(const float* x, int64_t rows, int64_t in, const float* w, int64_t n_begin,
                        int64_t n_end, float* y, int64_t ldy) {
   if (rows == 1) {

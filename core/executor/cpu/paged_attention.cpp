@@ -6,22 +6,12 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/executor/cpu/simd.h"
+
 namespace dynamo::cpu {
 namespace {
 
-// Sixteen floats as one value: GCC lowers it to one AVX-512 register, two AVX2 or four SSE ones, so
-// the hot loops vectorise the same way under every clone without relying on the auto-vectoriser.
-typedef float V16 __attribute__((vector_size(64)));
-
-// load16 is always inlined, so the ABI of passing a V16 by value (what -Wpsabi warns about) never
-// applies; the note would otherwise fire for every clone.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-__attribute__((always_inline)) inline V16 load16(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
+#pragma GCC diagnostic ignored "-Wpsabi"  // V16 helpers are always inlined (see simd.h)
 
 // s[j] = scale * dot(q, K_j) for keys j in [0, n). Keys go in chunks of 16 (one vector), four chunks
 // at a time so four independent FMA chains hide the FMA latency. Slots past n may hold stale data:
@@ -126,7 +116,7 @@ void paged_kv_write(const PagedKvLayer& kv, std::span<const int32_t> block_table
   std::memcpy(block + kv.v_offset + slot * kv.num_kv_heads * hd, v, sizeof(float) * kv.num_kv_heads * hd);
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+DYNAMO_SIMD_CLONES
 void paged_attention(const float* q, int64_t q_stride, int64_t num_tokens, int64_t first_pos, int64_t kv_head,
                      int64_t group, std::span<const int32_t> block_table, const PagedKvLayer& kv, float scale,
                      float* out, int64_t out_stride, float* probs) {
