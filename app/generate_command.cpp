@@ -29,7 +29,7 @@ struct GenerateArgs {
   int32_t max_model_len = 0, logprobs = -1;
   float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
   uint64_t seed = 0;
-  bool ignore_eos = false, json = false;
+  bool ignore_eos = false, json = false, chat = false;
 };
 
 std::vector<int32_t> parse_ids(const std::string& s, const std::string& what) {
@@ -163,6 +163,7 @@ void run_generate(const GenerateArgs& a) {
   const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.batch_file.empty();
   if (given != 1) throw ConfigError("give exactly one of --prompt, --prompt-ids, --batch-file");
   if (a.max_tokens < 0) throw ConfigError("--max-tokens must be >= 0");
+  if (a.chat && a.prompt.empty()) throw ConfigError("--chat applies the chat template to --prompt; give --prompt");
   const SamplingParams sampling = sampling_of(a);
 
   std::unique_ptr<GenerateText> text;
@@ -175,8 +176,13 @@ void run_generate(const GenerateArgs& a) {
   if (!a.batch_file.empty()) {
     for (auto& p : read_batch_file(a.batch_file)) seqs.push_back({std::move(p), sampling, {}, {}, {}});
   } else {
-    seqs.push_back({a.prompt.empty() ? parse_ids(a.prompt_ids, "--prompt-ids") : text->encode(a.prompt), sampling,
-                    {}, {}, {}});
+    std::vector<int32_t> prompt;
+    if (!a.prompt.empty()) {
+      prompt = a.chat ? text->encode(text->chat_prompt(a.prompt), false) : text->encode(a.prompt);
+    } else {
+      prompt = parse_ids(a.prompt_ids, "--prompt-ids");
+    }
+    seqs.push_back({std::move(prompt), sampling, {}, {}, {}});
   }
 
   const Model model = load_model(a.model, parse_load_format(a.load_format));
@@ -236,6 +242,7 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--device", args->device, "cpu or cuda:N");
   sub->add_option("--threads", args->threads, "CPU math threads (0: all cores)");
   sub->add_option("--prompt", args->prompt, "prompt text (needs the model's tokenizer)");
+  sub->add_flag("--chat", args->chat, "treat --prompt as a user message and apply the model's chat template");
   sub->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids: 1,2,3");
   sub->add_option("--batch-file", args->batch_file, "JSON list of token-id prompts, generated in one batch");
   sub->add_option("--max-tokens", args->max_tokens, "tokens to generate at most");

@@ -97,3 +97,23 @@ def test_text_prompt_streams_the_same_text_as_json():
 def test_text_prompt_without_a_tokenizer_is_refused(model):
     p = run("--model", model, "--prompt", "hello")
     assert p.returncode != 0 and "tokenizer" in p.stderr, p.stderr
+
+
+def test_chat_applies_the_models_template():
+    """--chat renders the GGUF's chat template (SmolLM2 adds its default system message) around --prompt."""
+    gguf = os.path.join(SRC, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if not os.path.exists(gguf):
+        pytest.fail(f"{gguf} is missing: run scripts/setup.sh (it fetches the default model)")
+    rendered = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")
+    chat = generate_json("--model", gguf, "--prompt", "What is the capital of France?", "--chat", "--temperature", "0",
+                         "--max-tokens", "16")
+    plain = generate_json("--model", gguf, "--prompt", rendered, "--temperature", "0", "--max-tokens", "16")
+    assert chat["prompt_tokens"] == plain["prompt_tokens"] == 37
+    assert chat["token_ids"] == plain["token_ids"]
+    assert chat["text"] == "The capital of France is Paris."
+
+
+def test_chat_needs_a_text_prompt(model):
+    p = run("--model", model, "--prompt-ids", "1,2", "--chat")
+    assert p.returncode != 0 and "--chat" in p.stderr, p.stderr
