@@ -2,13 +2,16 @@
 """Writes tiny random Llama-family models as real Hugging Face folders (config.json,
 generation_config.json, safetensors) for the CPU executor tests: one folder per variant
 (GQA/MQA, tied, q/k/v bias, q/k norm with explicit head_dim, llama3 rope scaling, Mistral, sharded),
-stored as float32, float16 and bfloat16. Usage: make_tiny_models.py OUT_DIR"""
+stored as float32, float16 and bfloat16, each with a byte-level BPE tokenizer (tokenizer.json +
+tokenizer_config.json) of exactly vocab_size ids, trained on a fixed text after the weights are drawn
+so the weights do not depend on it. Usage: make_tiny_models.py OUT_DIR"""
 import json
 import os
 import struct
 import sys
 
 import numpy as np
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 VOCAB = 300
 HIDDEN = 64
@@ -46,6 +49,21 @@ VARIANTS = {
                              "sliding_window": None},
                             "float16", 2),
 }
+
+# Special tokens at ids 0..3: "<s>" is every variant's bos_token_id (1), "</s>" its eos_token_id (2),
+# "<|end|>" the second eos id of llama3_rope_f32 ([2, 3]).
+SPECIALS = ["<pad>", "<s>", "</s>", "<|end|>"]
+# The fixed training text of the tiny tokenizers (the BPE merges fill the vocabulary up to vocab_size).
+TOKENIZER_TEXT = """The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs.
+How vexingly quick daft zebras jump! Sphinx of black quartz, judge my vow. The five boxing wizards
+jump quickly. A tiny model has a tiny vocabulary: the, and, of, to, in, is, that, it, for, on, with,
+as, was, at, by, an, be, this, have, from, or, one, had, not, but, what, all, were, when, we, there,
+can, your, which, their, said, if, do, will, each, about, how, up, out, them, then, she, many, some,
+so, these, would, other, into, has, more, her, two, like, him, see, time, could, no, make, than, first,
+been, its, who, now, people, my, made, over, did, down, only, way, find, use, may, water, long, little,
+very, after, words, called, just, where, most, know. Numbers 0123456789 and 2026-11-22, code x = y + 1;
+"""
+
 
 ST_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 
@@ -125,6 +143,36 @@ def make_weights(c, rng):
     return w
 
 
+def tokenizer_json(vocab_size):
+    """A deterministic byte-level BPE (256 byte tokens + merges + SPECIALS) of exactly vocab_size ids."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(TOKENIZER_TEXT.splitlines(), trainer=trainer)
+    bos = SPECIALS[1]
+    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
+                                                       special_tokens=[(bos, tok.token_to_id(bos))])
+    if tok.get_vocab_size() != vocab_size:
+        sys.exit(f"tiny tokenizer has {tok.get_vocab_size()} ids, want {vocab_size}: lengthen TOKENIZER_TEXT")
+    for i, t in enumerate(SPECIALS):
+        assert tok.token_to_id(t) == i, (t, tok.token_to_id(t))
+    return tok.to_str(pretty=True)
+
+
+def write_tokenizer(folder, c):
+    eos = c["eos_token_id"] if isinstance(c["eos_token_id"], int) else c["eos_token_id"][0]
+    assert SPECIALS[c["bos_token_id"]] == "<s>" and SPECIALS[eos] == "</s>"
+    with open(os.path.join(folder, "tokenizer.json"), "w") as f:
+        f.write(tokenizer_json(c["vocab_size"]))
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump({"bos_token": SPECIALS[c["bos_token_id"]], "eos_token": SPECIALS[eos],
+                   "pad_token": SPECIALS[0], "add_bos_token": True, "add_eos_token": False,
+                   "model_max_length": c["max_position_embeddings"],
+                   "tokenizer_class": "PreTrainedTokenizerFast"}, f, indent=2)
+
+
 def write_model(out, name, overrides, dtype, shards, seed):
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
@@ -134,6 +182,7 @@ def write_model(out, name, overrides, dtype, shards, seed):
     with open(os.path.join(folder, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": c["bos_token_id"], "eos_token_id": c["eos_token_id"]}, f, indent=2)
     w = make_weights(c, np.random.default_rng(seed))
+    write_tokenizer(folder, c)  # after the draws: the weights do not depend on the tokenizer
     if shards == 1:
         write_safetensors(os.path.join(folder, "model.safetensors"), w, dtype)
         return
