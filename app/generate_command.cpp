@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "core/util/json_string.h"
 #include "app/generate_text.h"
 #include "core/executor/batch_generate.h"
 #include "core/executor/executor.h"
@@ -83,27 +84,6 @@ std::vector<std::vector<int32_t>> read_batch_file(const std::string& path) {
   return out;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string json_float(float v) {
   if (!std::isfinite(v)) return v < 0 ? "-1e30" : "1e30";  // JSON has no infinities
@@ -130,7 +110,7 @@ std::string json_result(const BatchSequence& s, GenerateText* text) {
     }
     logprobs += "]";
   }
-  return "{\"token_ids\":[" + ids + "],\"text\":" + (text ? json_string(text->decode(s.generated)) : "null") +
+  return "{\"token_ids\":[" + ids + "],\"text\":" + (text ? json_quote(text->decode(s.generated)) : "null") +
          ",\"finish_reason\":\"" + s.finish_reason + "\",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
          logprobs + "}";
 }

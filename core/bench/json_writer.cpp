@@ -1,35 +1,14 @@
 // JSON writer used for --json bench reports and request bodies (see json_writer.h).
 #include "core/bench/json_writer.h"
 
+#include "core/util/json_string.h"
+
 #include <cmath>
 #include <cstdio>
 
 namespace dynamo::bench {
 
-std::string json_quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
+std::string json_quote(std::string_view s) { return ::dynamo::json_quote(s); }
 
 void JsonWriter::separate() {
   if (need_comma_) out_.push_back(',');

@@ -1,6 +1,7 @@
 // A small append-only JSON writer for responses: commas and escaping handled, output always valid
 // UTF-8 JSON (invalid bytes in text become U+FFFD). Not thread-safe; one per response.
 #pragma once
+#include "core/util/json_string.h"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -41,7 +42,6 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends s as a JSON string literal (with quotes).
-void append_json_string(std::string& out, std::string_view s);
+using ::dynamo::append_json_string;
 
 }  // namespace dynamo::server
