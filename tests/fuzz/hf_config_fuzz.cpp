@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -18,14 +17,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path& config_path() {
-  static const fs::path p = [] {
+// A private folder holding config.json, removed when the process exits normally.
+struct TempFolder {
+  fs::path dir;
+  TempFolder() {
     std::string tmpl = (fs::temp_directory_path() / "dynamo_hf_config_fuzz_XXXXXX").string();
-    const char* dir = ::mkdtemp(tmpl.data());
-    FUZZ_CHECK(dir != nullptr);
-    std::atexit([] { fs::remove_all(config_path().parent_path()); });
-    return fs::path(dir) / "config.json";
-  }();
+    FUZZ_CHECK(::mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+  }
+  ~TempFolder() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+const fs::path& config_path() {
+  static const TempFolder folder;
+  static const fs::path p = folder.dir / "config.json";
   return p;
 }
 
