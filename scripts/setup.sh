@@ -7,7 +7,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libboost1.81-dev libcli11-dev libsimdjson-dev doctest-dev libconcurrentqueue-dev
-  libxxhash-dev libpcre2-dev libsentencepiece-dev libopenblas-dev gfortran
+  libxxhash-dev libpcre2-dev libsentencepiece-dev libopenblas-dev gfortran libtomlplusplus-dev
   clang libclang-rt-14-dev curl)
 
 missing=()
