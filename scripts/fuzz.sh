@@ -25,7 +25,8 @@ targets() {
 build() {  # build TARGET... (skipped with FUZZ_NO_BUILD=1, as in the CTest replay entries)
   [ "${FUZZ_NO_BUILD:-0}" = 1 ] && return 0
   if [ ! -f "$BUILD/build.ninja" ]; then
-    CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" "-DCMAKE_C_FLAGS_DEBUG=-O1 -g1" \
       -DDYNAMO_FUZZ=ON -DDYNAMO_CUDA=OFF >/dev/null
   fi
   local names=()
