@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The reliability stages of CI (called at the end of scripts/test.sh; docs/RELIABILITY.md has the figures):
 #   asan  ASan+UBSan build (build-asan): unit tests and CPU end-to-end suites (ctest -L 'unit|e2e')
-#   tsan  TSan build (build-tsan): the engine concurrency tests (unit_tests --source-file=$TSAN_TESTS)
+#   tsan  TSan build (build-tsan): the engine concurrency tests (ctest -R "$TSAN_TESTS", default ^unit_engine_)
 #   fuzz  every libFuzzer target for FUZZ_SECONDS (default 30) after replaying its corpus and kept crashes
 # Usage: scripts/sanitizers.sh [asan|tsan|fuzz|all]...   (default all). Any sanitizer report fails the stage.
-# Env: JOBS (default 2), FUZZ_SECONDS, TSAN_TESTS (doctest file filter, default '*engine_*'),
+# Env: JOBS (default 2), FUZZ_SECONDS, TSAN_TESTS (ctest regex over test names, default ^unit_engine_),
 #      DYNAMO_SKIP_ASAN=1 / DYNAMO_SKIP_TSAN=1 / DYNAMO_SKIP_FUZZ=1 to skip one stage,
 #      ASAN_BUILD_DIR / TSAN_BUILD_DIR / FUZZ_BUILD_DIR (default build-asan, build-tsan, build-fuzz).
 set -euo pipefail
@@ -59,7 +59,7 @@ stage_tsan() {
   cmake --build "$TSAN_DIR" -j "$JOBS" --target unit_tests
   local t1=$SECONDS
   with_sanitizer_logs "$TSAN_DIR/sanitizer-logs" \
-    "$TSAN_DIR/tests/unit_tests" --source-file="${TSAN_TESTS:-*engine_*}"
+    ctest --test-dir "$TSAN_DIR" -R "${TSAN_TESTS:-^unit_engine_}" --output-on-failure -j "$JOBS"
   SUMMARY+=("tsan: build $((t1 - t0)) s, tests $((SECONDS - t1)) s")
 }
 
