@@ -7,7 +7,8 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libboost1.81-dev libcli11-dev libsimdjson-dev doctest-dev libconcurrentqueue-dev
-  libxxhash-dev libpcre2-dev libsentencepiece-dev libopenblas-dev gfortran libtomlplusplus-dev
+  libxxhash-dev libpcre2-dev libsentencepiece-dev libutf8proc-dev zlib1g-dev libopenblas-dev gfortran
+  libtomlplusplus-dev
   clang libclang-rt-14-dev curl)
 
 missing=()
@@ -27,7 +28,7 @@ stamp="$ROOT/.venv/.requirements.sha"
 want=$(sha256sum "$PY_REQS" | cut -d' ' -f1)
 if [ ! -x "$ROOT/.venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with $(basename "$PY_REQS")"
-  python3 -m venv "$ROOT/.venv"
+  [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
   "$ROOT/.venv/bin/pip" install -q --upgrade pip
   "$ROOT/.venv/bin/pip" install -q -r "$PY_REQS"
   echo "$want" > "$stamp"

@@ -33,6 +33,7 @@ class Engine {
   virtual ~Engine() = default;
   // Thread-safe. The stream's notifier must be set before the call. Never blocks on a model step.
   // An invalid request (empty prompt, too long) finishes the stream at once with FinishReason::Error.
+  // Every generated token is pushed except the EOS / stop token that ends a request (FinishReason::Stop).
   virtual void submit(GenerationRequest request, std::shared_ptr<RequestStream> stream) = 0;
   virtual bool healthy() const = 0;  // model loaded and every worker up
   virtual EngineStats stats() const = 0;
