@@ -8,6 +8,7 @@ void add_generate_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_commands(CLI::App& app);  // tokenize and detokenize
+void add_render_template_command(CLI::App& app);  // render-template (chat templates)
 
 // Every subcommand accepts --config FILE (TOML): each flag is also a key, the command line wins,
 // an unknown key or a bad value stops start-up naming the key and the file.

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   dynamo::app::add_serve_command(app);
   dynamo::app::add_bench_command(app);
   dynamo::app::add_tokenize_commands(app);
+  dynamo::app::add_render_template_command(app);
   dynamo::ExpandedArgs expanded;
   try {
     dynamo::app::register_backends();

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "core/executor/executor_registry.h"
+#include "gpu/cuda_executor.h"
 
 namespace dynamo::gpu {
 
@@ -12,6 +13,9 @@ void register_backend() {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
     return n;
+  });
+  register_executor_backend("cuda", [](const Model& model, const ExecutorOptions& options) {
+    return std::unique_ptr<Executor>(new CudaExecutor(model, options));
   });
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and starts dynamo-serve with the default model: on the GPUs when
-# there are any, else on the CPU. Extra arguments go to the command.
+# Installs what is missing, builds, and starts the OpenAI-compatible server with the default model: on
+# the GPUs when there are any, else on the CPU. HOST/PORT env (default 127.0.0.1:8000); extra
+# arguments go to `dynamo-serve serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -8,6 +9,6 @@ cd "$(dirname "$0")/.."
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 DEVICE=cpu
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then DEVICE=auto; fi
-# Until the HTTP server lands, the best main job is generating from a sample prompt.
-exec ./build/dynamo-serve generate --model "$MODEL" --device "$DEVICE" \
-  --prompt "The three primary colors are" --max-tokens 64 "$@"
+# The OpenAI-compatible server on http://$HOST:$PORT (README: curl and OpenAI SDK examples).
+exec ./build/dynamo-serve serve --model "$MODEL" --device "$DEVICE" \
+  --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" "$@"

@@ -11,6 +11,8 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git python3 py
   libtomlplusplus-dev
   clang libclang-rt-14-dev curl)
 
+APT_PACKAGES+=(wrk)  # HTTP load generator for scripts/bench_http.sh
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

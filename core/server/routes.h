@@ -1,0 +1,38 @@
+// URL routing for the OpenAI server and the handlers of the endpoints that answer at once
+// (/v1/models, /health, /metrics, /tokenize, /detokenize). Completions go through CompletionJob.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/server/api_error.h"
+#include "core/server/server_context.h"
+
+namespace dynamo::server {
+
+enum class Route { ChatCompletions, Completions, Models, Health, Metrics, Tokenize, Detokenize, NotFound };
+
+struct RouteMatch {
+  Route route = Route::NotFound;
+  bool method_allowed = false;
+  std::string_view allow;  // the method the route takes ("GET" / "POST"), for 405's Allow header
+};
+
+// method: "GET", "POST", ...; target: the request target, query string allowed.
+RouteMatch match_route(std::string_view method, std::string_view target);
+
+struct SimpleResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  int retry_after_s = 0;
+  std::string allow;
+};
+
+SimpleResponse error_response(const ApiError& e);
+// For every route except the two completion endpoints.
+SimpleResponse handle_simple(ServerContext& ctx, Route route, std::string_view body);
+// 404 for a request that names another model than the one served; nullopt when it matches.
+std::optional<ApiError> check_model_name(const ServerContext& ctx, const std::string& model);
+
+}  // namespace dynamo::server

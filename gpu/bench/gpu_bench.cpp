@@ -1,0 +1,342 @@
+// gpu_bench: measures the CUDA executor against the device's own ceilings, and dumps greedy runs for
+// the Hugging Face comparison (tests/gpu/hf_compare.py).
+//   gpu_bench bench --model DIR [--batches 1,8,32,64,128] [--contexts 1024,4096] [--prefill 4096]
+//   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/model/model.h"
+#include "gpu/cuda_check.h"
+#include "gpu/cuda_executor.h"
+#include "gpu/kernels/weight_init.cuh"
+#include "gpu/linear.h"
+
+namespace dynamo::gpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int> parse_list(const std::string& s) {
+  std::vector<int> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) v.push_back(std::stoi(item));
+  return v;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Device-to-device copy bandwidth, counting bytes read plus bytes written.
+double copy_bandwidth(cudaStream_t s) {
+  const size_t bytes = size_t(2) << 30;
+  void *a = nullptr, *b = nullptr;
+  CUDA_CHECK(cudaMalloc(&a, bytes));
+  CUDA_CHECK(cudaMalloc(&b, bytes));
+  CUDA_CHECK(cudaMemsetAsync(a, 1, bytes, s));
+  cudaEvent_t e0, e1;
+  CUDA_CHECK(cudaEventCreate(&e0));
+  CUDA_CHECK(cudaEventCreate(&e1));
+  std::vector<double> t;
+  for (int i = 0; i < 13; ++i) {
+    CUDA_CHECK(cudaEventRecord(e0, s));
+    CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, s));
+    CUDA_CHECK(cudaEventRecord(e1, s));
+    CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    if (i >= 3) t.push_back(ms);
+  }
+  cudaFree(a);
+  cudaFree(b);
+  return 2.0 * bytes / (median(t) * 1e-3);
+}
+
+// cuBLAS bf16 GEMM rate (fp32 accumulate) on random data, n x n x n.
+double gemm_peak(cudaStream_t s, int n) {
+  Linear lin(s);
+  __nv_bfloat16 *a, *b, *c;
+  CUDA_CHECK(cudaMalloc(&a, size_t(n) * n * 2));
+  CUDA_CHECK(cudaMalloc(&b, size_t(n) * n * 2));
+  CUDA_CHECK(cudaMalloc(&c, size_t(n) * n * 2));
+  fill_normal_bf16(a, size_t(n) * n, 1, 1.f, s);
+  fill_normal_bf16(b, size_t(n) * n, 2, 1.f, s);
+  cudaEvent_t e0, e1;
+  CUDA_CHECK(cudaEventCreate(&e0));
+  CUDA_CHECK(cudaEventCreate(&e1));
+  std::vector<double> t;
+  for (int i = 0; i < 13; ++i) {
+    CUDA_CHECK(cudaEventRecord(e0, s));
+    lin.forward(a, b, c, n, n, n);
+    CUDA_CHECK(cudaEventRecord(e1, s));
+    CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    if (i >= 3) t.push_back(ms);
+  }
+  cudaFree(a);
+  cudaFree(b);
+  cudaFree(c);
+  return 2.0 * n * double(n) * n / (median(t) * 1e-3);
+}
+
+struct Args {
+  std::map<std::string, std::string> kv;
+  std::string get(const std::string& k, const std::string& def) const {
+    auto it = kv.find(k);
+    return it == kv.end() ? def : it->second;
+  }
+};
+
+// Times `reps` calls of step() (each ends with the sampled ids on the host); returns the median in ms.
+double time_steps(Executor& ex, const StepRequest& req, int warmup, int reps) {
+  for (int i = 0; i < warmup; ++i) ex.step(req);
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = Clock::now();
+    ex.step(req);
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return median(t);
+}
+
+int bench(const Args& args) {
+  const Model model = load_model(args.get("--model", "configs/models/llama-3.1-8b"), LoadFormat::Dummy);
+  const ModelConfig& c = model.config;
+  CUDA_CHECK(cudaSetDevice(0));
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  const double bw = copy_bandwidth(s);
+  const double peak = gemm_peak(s, 8192);
+  std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+  std::printf("device copy bandwidth (read+write): %.0f GB/s; cuBLAS bf16 8192^3: %.1f TFLOP/s\n", bw / 1e9,
+              peak / 1e12);
+  std::printf("model: %s\n", describe(c).c_str());
+  {  // Skinny-kernel bandwidth on the MLP's gate/up shape, 8 weight copies (> L2) in rotation.
+    Linear lin(s);
+    const int in = int(c.hidden_size), out = int(2 * c.intermediate_size), copies = 8;
+    __nv_bfloat16 *w = nullptr, *x = nullptr, *y = nullptr;
+    CUDA_CHECK(cudaMalloc(&w, size_t(copies) * in * out * 2));
+    CUDA_CHECK(cudaMalloc(&x, size_t(in) * 2));
+    CUDA_CHECK(cudaMalloc(&y, size_t(out) * 2));
+    fill_normal_bf16(w, size_t(copies) * in * out, 3, 0.02f, s);
+    fill_normal_bf16(x, in, 4, 1.f, s);
+    cudaEvent_t e0, e1;
+    CUDA_CHECK(cudaEventCreate(&e0));
+    CUDA_CHECK(cudaEventCreate(&e1));
+    for (int rows_kind = 0; rows_kind < 2; ++rows_kind) {
+      lin.set_gemv_max_rows(rows_kind == 0 ? 8 : 0);
+      for (int i = 0; i < copies; ++i) lin.forward(x, w + size_t(i) * in * out, y, 1, in, out);
+      CUDA_CHECK(cudaEventRecord(e0, s));
+      for (int r = 0; r < 5; ++r)
+        for (int i = 0; i < copies; ++i) lin.forward(x, w + size_t(i) * in * out, y, 1, in, out);
+      CUDA_CHECK(cudaEventRecord(e1, s));
+      CUDA_CHECK(cudaEventSynchronize(e1));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      std::printf("1-row product [1, %d] x [%d, %d]^T, %s: %.1f us, %.0f GB/s read\n", in, out, in,
+                  rows_kind == 0 ? "skinny kernel" : "cuBLAS", ms * 1e3 / (5 * copies),
+                  double(in) * out * 2 * 5 * copies / (ms * 1e-3) / 1e9);
+    }
+    cudaFree(w);
+    cudaFree(x);
+    cudaFree(y);
+  }
+  const auto batches = parse_list(args.get("--batches", "1,8,32,64,128"));
+  const auto contexts = parse_list(args.get("--contexts", "1024,4096"));
+  const int prefill_len = std::stoi(args.get("--prefill", "4096"));
+  const int reps = std::stoi(args.get("--reps", "20"));
+  ExecutorOptions o;
+  o.device = "cuda:0";
+  o.max_model_len = std::max(8192, prefill_len + 16);
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  o.gpu_memory_utilization = std::stod(args.get("--gpu-memory-utilization", "0.90"));
+  o.enforce_eager = args.get("--eager", "0") == "1";
+  const auto t0 = Clock::now();
+  CudaExecutor ex(model, o);
+  std::printf("executor ready in %.1f s: weights %.2f GiB, %d KV blocks of %d tokens\n",
+              std::chrono::duration<double>(Clock::now() - t0).count(), ex.weight_bytes() / 1073741824.0,
+              ex.kv_cache_info().num_blocks, ex.kv_cache_info().block_size);
+  // Random KV contents (never time on zeros): the whole cache is one allocation starting at layer 0 K.
+  const KvCacheInfo info = ex.kv_cache_info();
+  fill_normal_bf16(static_cast<__nv_bfloat16*>(ex.kv_block_ptr(0, 0, false)),
+                   size_t(info.num_blocks) * info.bytes_per_block / 2, 7, 1.f, s);
+  CUDA_CHECK(cudaStreamSynchronize(s));
+  const size_t embed_bytes = c.tie_word_embeddings ? 0 : size_t(c.vocab_size) * c.hidden_size * 2;
+  const double weights_read = double(ex.weight_bytes() - embed_bytes);
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  std::printf("\n| batch | context | step ms | floor ms | ratio | tokens/s | graph replay ms |\n"
+              "|---|---|---|---|---|---|---|\n");
+  for (int C : contexts) {
+    for (int B : batches) {
+      const int per_seq = (C + info.block_size - 1) / info.block_size;
+      if (int64_t(per_seq) * B > info.num_blocks) {
+        std::printf("| %d | %d | does not fit (%d blocks needed, %d available) | | | |\n", B, C, per_seq * B,
+                    info.num_blocks);
+        continue;
+      }
+      std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
+      StepRequest req;
+      for (int b = 0; b < B; ++b) {
+        for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
+        SequenceWork w;
+        w.seq_id = b;
+        w.tokens = toks[b];
+        w.num_cached = C - 1;
+        w.block_table = tables[b];
+        w.sample = true;
+        w.sampling = &greedy;
+        req.seqs.push_back(w);
+      }
+      const double ms = time_steps(ex, req, 3, reps);
+      const double floor_ms = (weights_read + double(B) * C * ex.kv_bytes_per_token()) / bw * 1e3;
+      const double replay = ex.time_decode_graph(decode_bucket(B, B), reps);  // GPU time without host work
+      std::printf("| %d | %d | %.3f | %.3f | %.2f | %.0f | %.3f |\n", B, C, ms, floor_ms, ms / floor_ms, B / ms * 1e3,
+                  replay);
+      std::fflush(stdout);
+    }
+  }
+  if (prefill_len > 0) {
+    const int T = prefill_len;
+    std::vector<int32_t> toks(T), table;
+    for (int i = 0; i < T; ++i) toks[i] = int32_t((i * 7919) % c.vocab_size);
+    for (int k = 0; k < (T + info.block_size - 1) / info.block_size; ++k) table.push_back(k);
+    StepRequest req;
+    SequenceWork w;
+    w.tokens = toks;
+    w.block_table = table;
+    w.sample = true;
+    w.sampling = &greedy;
+    req.seqs.push_back(w);
+    const double ms = time_steps(ex, req, 2, 5);
+    const double H = c.hidden_size, I = c.intermediate_size, D = c.head_dim, L = c.num_layers;
+    const double qkvd = (c.num_heads + 2 * c.num_kv_heads) * D, qd = c.num_heads * D;
+    const double linear = 2.0 * T * L * (H * qkvd + qd * H + 3 * H * I) + 2.0 * H * c.vocab_size;
+    const double attn = 2.0 * D * c.num_heads * L * double(T) * T;  // causal QK^T + PV
+    const double flops = linear + attn;
+    std::printf("\nprefill %d tokens: %.1f ms, %.0f tok/s, %.1f TFLOP/s model (%.1f linear + %.1f attention "
+                "TFLOP), %.2f of cuBLAS peak\n",
+                T, ms, T / ms * 1e3, flops / ms / 1e9, linear / 1e12, attn / 1e12, flops / ms / 1e9 / (peak / 1e12));
+  }
+  return 0;
+}
+
+// Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
+int dump(const Args& args) {
+  const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
+  const int steps = std::stoi(args.get("--steps", "64"));
+  std::ifstream in(args.get("--prompts", ""));
+  std::vector<std::vector<int32_t>> prompts;
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream ss(line);
+    std::vector<int32_t> p;
+    for (int32_t t; ss >> t;) p.push_back(t);
+    if (!p.empty()) prompts.push_back(p);
+  }
+  ExecutorOptions o;
+  o.device = args.get("--device", "cuda:0");
+  o.num_kv_blocks = 4096;
+  o.max_num_seqs = 64;
+  CudaExecutor ex(model, o);
+  const int bs = o.block_size, per_seq = 64;
+  std::ofstream out(args.get("--out", "dump.jsonl"));
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  // mode 0: alone; 1: batched; 2: alone with a prefix hit (first half of the prompt's full blocks cached).
+  for (int mode = 0; mode < 3; ++mode) {
+    const int n = int(prompts.size());
+    std::vector<std::vector<int32_t>> gen(n), tables(n);
+    std::vector<int> cached(n, 0);
+    std::vector<std::vector<float>> first_logits(n);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < per_seq; ++k) tables[i].push_back((mode * n + i) * per_seq + k);
+    auto run = [&](std::vector<int> idx, bool prefix_only) {
+      std::vector<std::vector<int32_t>> toks(idx.size());
+      StepRequest req;
+      req.return_logits = true;
+      std::vector<int> sampled;
+      for (size_t j = 0; j < idx.size(); ++j) {
+        const int i = idx[j];
+        std::vector<int32_t> all = prompts[i];
+        all.insert(all.end(), gen[i].begin(), gen[i].end());
+        int len = int(all.size()) - cached[i];
+        if (prefix_only) len = (int(prompts[i].size()) / bs / 2) * bs;
+        toks[j].assign(all.begin() + cached[i], all.begin() + cached[i] + len);
+        SequenceWork w;
+        w.seq_id = i;
+        w.tokens = toks[j];
+        w.num_cached = cached[i];
+        w.block_table = tables[i];
+        w.sample = !prefix_only;
+        w.sampling = &greedy;
+        w.prompt = prompts[i];
+        w.generated = gen[i];
+        if (!toks[j].empty()) req.seqs.push_back(w);
+        if (w.sample) sampled.push_back(i);
+        cached[i] += len;
+      }
+      if (req.seqs.empty()) return;
+      StepResult r = ex.step(req);
+      const size_t V = model.config.vocab_size;
+      for (size_t k = 0; k < sampled.size(); ++k) {
+        const int i = sampled[k];
+        if (gen[i].empty()) first_logits[i].assign(r.logits.begin() + k * V, r.logits.begin() + (k + 1) * V);
+        gen[i].push_back(r.sampled[k].token);
+      }
+    };
+    std::vector<int> everyone(n);
+    for (int i = 0; i < n; ++i) everyone[i] = i;
+    if (mode == 1) {
+      for (int k = 0; k <= steps; ++k) run(everyone, false);
+    } else {
+      for (int i = 0; i < n; ++i) {
+        if (mode == 2) run({i}, true);
+        for (int k = 0; k <= steps; ++k) run({i}, false);
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      out << "{\"mode\": " << mode << ", \"prompt\": " << i << ", \"tokens\": [";
+      for (size_t k = 0; k < gen[i].size(); ++k) out << (k ? ", " : "") << gen[i][k];
+      out << "], \"logits\": [";
+      for (size_t k = 0; k < first_logits[i].size(); ++k) out << (k ? ", " : "") << first_logits[i][k];
+      out << "]}\n";
+    }
+  }
+  std::printf("dumped %zu prompts x 3 modes to %s\n", prompts.size(), args.get("--out", "dump.jsonl").c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace dynamo::gpu
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: gpu_bench bench|dump [--key value ...]\n");
+    return 2;
+  }
+  dynamo::gpu::Args args;
+  for (int i = 2; i + 1 < argc; i += 2) args.kv[argv[i]] = argv[i + 1];
+  try {
+    const std::string cmd = argv[1];
+    if (cmd == "bench") return dynamo::gpu::bench(args);
+    if (cmd == "dump") return dynamo::gpu::dump(args);
+    std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpu_bench: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,106 @@
+// CudaExecutor: one model replica on one GPU (bf16 weights, paged bf16 KV cache, cuBLAS linears,
+// custom kernels, device sampling, CUDA graphs for decode). Every public call makes its device
+// current first, so one process can drive several GPUs, one executor per thread.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <map>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "core/executor/executor.h"
+#include "gpu/device_weights.h"
+#include "gpu/kernels/sampling.cuh"
+#include "gpu/linear.h"
+
+namespace dynamo::gpu {
+
+class CudaExecutor final : public Executor {
+ public:
+  // options.device is "cuda:N". Throws ConfigError for a bad device or too little memory.
+  CudaExecutor(const Model& model, const ExecutorOptions& options);
+  ~CudaExecutor() override;
+
+  const ModelConfig& config() const override { return config_; }
+  KvCacheInfo kv_cache_info() const override;
+  std::string device_name() const override;
+  StepResult step(const StepRequest& request) override;
+  void copy_kv_blocks(Executor& dst, std::span<const int32_t> src_blocks,
+                      std::span<const int32_t> dst_blocks) override;
+  void* kv_block_ptr(int32_t layer, int32_t block, bool value) override;
+
+  int device() const { return device_; }
+  size_t weight_bytes() const { return weights_.bytes; }
+  size_t kv_bytes_per_token() const;  // all layers, K and V
+  int num_graphs() const { return int(graphs_.size()); }
+  // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
+  // padded batch size, without host work; -1 when none is captured.
+  double time_decode_graph(int bucket, int reps);
+
+ private:
+  struct Meta;  // host-side layout of one step's metadata
+  // Device buffers sized for up to cap_tokens_ tokens and cap_seqs_ sequences.
+  void allocate_activations(int tokens, int seqs, int block_table_width);
+  void free_activations();
+  void size_kv_cache();
+  void build_meta(const StepRequest& request, int padded_seqs, Meta& meta);
+  void upload_meta(const Meta& meta);
+  void forward(const Meta& meta, bool decode, bool graph_rows, const StepRequest* sends);
+  void send_layer(const StepRequest& request, int layer);
+  void run_decode_graph(const Meta& meta, int bucket);
+  void clear_graphs();
+  void sample(const StepRequest& request, bool graph_rows, StepResult& result);
+  void ensure_adjust_capacity(size_t n);
+  void enable_peer(int peer);
+  void copy_blocks_to(Executor& dst, std::span<const int32_t> src, std::span<const int32_t> dst_blocks,
+                      int layer, cudaStream_t stream);
+  __nv_bfloat16* k_cache(int layer) const;
+  __nv_bfloat16* v_cache(int layer) const;
+
+  ModelConfig config_;
+  ExecutorOptions options_;
+  int device_ = 0;
+  int num_sms_ = 0;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;
+  std::vector<cudaEvent_t> layer_events_;
+  std::unique_ptr<Linear> linear_;
+  DeviceWeights weights_;
+  float* inv_freq_ = nullptr;
+  int max_model_len_ = 0;
+  int decode_waves_ = 0;   // decode attention: blocks per multiprocessor the splits aim for (0: auto)
+  int decode_unroll_ = 0;  // decode attention: K/V loads in flight per thread (0: auto)
+
+  // KV cache: [layer][K or V][block][block_size][kv_heads][head_dim] in one allocation.
+  __nv_bfloat16* kv_ = nullptr;
+  int32_t num_blocks_ = 0;
+  size_t block_elems_ = 0;  // block_size * kv_heads * head_dim
+
+  // Activations and step metadata (device), and their capacities.
+  int cap_tokens_ = 0, cap_seqs_ = 0, cap_width_ = 0, cap_adjust_ = 0;
+  void* act_ = nullptr;
+  __nv_bfloat16 *residual_ = nullptr, *normed_ = nullptr, *qkv_ = nullptr, *attn_ = nullptr, *proj_ = nullptr,
+                *gate_up_ = nullptr, *mlp_act_ = nullptr, *last_ = nullptr;
+  float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
+  int32_t* meta_dev_ = nullptr;
+  SampleSpec* specs_dev_ = nullptr;
+  SampleOut* out_dev_ = nullptr;
+  LogitAdjust* adjust_dev_ = nullptr;
+  // Pinned host mirrors: metadata (same layout as meta_dev_), sampling specs / adjustments / results.
+  int32_t* meta_host_ = nullptr;
+  size_t meta_ints_ = 0;
+  SampleSpec* specs_host_ = nullptr;
+  SampleOut* out_host_ = nullptr;
+  LogitAdjust* adjust_host_ = nullptr;
+
+  std::map<int, cudaGraphExec_t> graphs_;
+  std::vector<int> peers_enabled_;  // decode graphs by padded batch size
+};
+
+// Decode batch sizes that get a CUDA graph: 1, 2, 4, 8, then multiples of 8 up to max_num_seqs.
+int decode_bucket(int num_seqs, int max_num_seqs);
+
+}  // namespace dynamo::gpu

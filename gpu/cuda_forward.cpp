@@ -1,0 +1,109 @@
+// The CUDA executor's forward pass: embedding, then per layer norm -> fused QKV -> (bias, q/k norm)
+// -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up -> SwiGLU -> down, then
+// the final norm and the lm_head over the rows that are sampled. No host synchronisation inside.
+#include <cmath>
+
+#include "gpu/cuda_check.h"
+#include "gpu/cuda_executor.h"
+#include "gpu/executor_meta.h"
+#include "gpu/kernels/attention_decode.cuh"
+#include "gpu/kernels/attention_prefill.cuh"
+#include "gpu/kernels/elementwise.cuh"
+#include "gpu/kernels/embedding.cuh"
+#include "gpu/kernels/head_norm.cuh"
+#include "gpu/kernels/rms_norm.cuh"
+#include "gpu/kernels/rope_cache.cuh"
+
+namespace dynamo::gpu {
+
+void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const StepRequest* sends) {
+  const ModelConfig& c = config_;
+  const int T = m.tokens, S = m.seqs;
+  const int H = int(c.hidden_size), I = int(c.intermediate_size), D = int(c.head_dim), V = int(c.vocab_size);
+  const int nq = int(c.num_heads), nkv = int(c.num_kv_heads);
+  const int qd = nq * D, qkvd = qd + 2 * nkv * D;
+  const float eps = float(c.rms_norm_eps);
+  const float scale = 1.f / std::sqrt(float(D));
+  const MetaLayout L(cap_tokens_, cap_seqs_, cap_width_);
+  const int32_t* meta = meta_dev_;
+
+  AttentionDecodeParams dp;
+  AttentionPrefillParams pp;
+  if (decode) {
+    dp.q = qkv_;
+    dp.q_stride = qkvd;
+    dp.out = attn_;
+    dp.out_stride = qd;
+    dp.block_tables = meta + L.block_tables;
+    dp.bt_stride = meta + L.bt_stride;
+    dp.ctx_len = meta + L.ctx_len;
+    dp.num_seqs = S;
+    dp.num_heads = nq;
+    dp.num_kv_heads = nkv;
+    dp.head_dim = D;
+    dp.block_size = options_.block_size;
+    dp.num_splits = decode_splits(S, nkv, num_sms_, decode_waves_);
+    dp.unroll = decode_unroll_ > 0 ? decode_unroll_ : decode_unroll(S, nkv);
+    dp.scale = scale;
+    dp.part_acc = part_acc_;
+    dp.part_ml = part_ml_;
+  } else {
+    pp.q = qkv_;
+    pp.q_stride = qkvd;
+    pp.out = attn_;
+    pp.out_stride = qd;
+    pp.block_tables = meta + L.block_tables;
+    pp.bt_stride = m.width;
+    pp.q_start = meta + L.q_start;
+    pp.q_len = meta + L.q_len;
+    pp.num_cached = meta + L.num_cached;
+    pp.work = meta + L.work;
+    pp.num_work = int(m.work.size() / 2);
+    pp.num_heads = nq;
+    pp.num_kv_heads = nkv;
+    pp.head_dim = D;
+    pp.block_size = options_.block_size;
+    pp.scale = scale;
+  }
+
+  embed_tokens(meta + L.tokens, weights_.embed, residual_, T, H, stream_);
+  for (int l = 0; l < int(c.num_layers); ++l) {
+    const LayerWeights& w = weights_.layers[l];
+    add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
+    linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
+    if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
+    if (w.q_norm) {
+      head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
+      head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);
+    }
+    rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
+                   int(c.rotary_dim), stream_);
+    if (sends) send_layer(*sends, l);
+    if (decode) {
+      dp.k_cache = k_cache(l);
+      dp.v_cache = v_cache(l);
+      attention_decode(dp, stream_);
+    } else {
+      pp.k_cache = k_cache(l);
+      pp.v_cache = v_cache(l);
+      attention_prefill(pp, stream_);
+    }
+    linear_->forward(attn_, w.o, proj_, T, qd, H);
+    add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
+    if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
+      linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
+      swiglu(gate_up_, mlp_act_, T, I, stream_);
+    }
+    linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+  }
+  add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
+  if (graph_rows) {
+    linear_->forward_f32(normed_, weights_.lm_head, logits_, S, H, V);
+  } else {
+    const int rows = int(m.logit_rows.size());
+    gather_rows(normed_, meta + L.logit_rows, last_, rows, H, stream_);
+    linear_->forward_f32(last_, weights_.lm_head, logits_, rows, H, V);
+  }
+}
+
+}  // namespace dynamo::gpu

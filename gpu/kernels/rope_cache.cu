@@ -1,0 +1,53 @@
+// RoPE + paged KV store kernel: one block per token.
+#include "gpu/cuda_check.h"
+#include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/rope_cache.cuh"
+
+namespace dynamo::gpu {
+namespace {
+
+__global__ void rope_and_cache_kernel(bf16* qkv, const int32_t* positions, const int32_t* slots,
+                                      const float* inv_freq, bf16* k_cache, bf16* v_cache, int num_heads,
+                                      int num_kv_heads, int head_dim, int rotary_dim) {
+  const int t = blockIdx.x;
+  const int row_stride = (num_heads + 2 * num_kv_heads) * head_dim;
+  bf16* row = qkv + int64_t(t) * row_stride;
+  const float pos = float(positions[t]);
+  const int half = rotary_dim / 2;
+  for (int idx = threadIdx.x; idx < (num_heads + num_kv_heads) * half; idx += blockDim.x) {
+    const int h = idx / half, i = idx % half;
+    bf16* x = row + h * head_dim;
+    float s, c;
+    sincosf(pos * inv_freq[i], &s, &c);
+    c = round_bf16(c);
+    s = round_bf16(s);
+    const float x1 = __bfloat162float(x[i]), x2 = __bfloat162float(x[i + half]);
+    x[i] = __float2bfloat16(round_bf16(x1 * c) + round_bf16(-x2 * s));
+    x[i + half] = __float2bfloat16(round_bf16(x2 * c) + round_bf16(x1 * s));
+  }
+  __syncthreads();
+  const int slot = slots[t];
+  if (slot < 0) return;
+  const int kv_vecs = num_kv_heads * head_dim / 8;
+  const uint4* k_src = reinterpret_cast<const uint4*>(row + num_heads * head_dim);
+  const uint4* v_src = k_src + kv_vecs;
+  uint4* k_dst = reinterpret_cast<uint4*>(k_cache + int64_t(slot) * num_kv_heads * head_dim);
+  uint4* v_dst = reinterpret_cast<uint4*>(v_cache + int64_t(slot) * num_kv_heads * head_dim);
+  for (int i = threadIdx.x; i < kv_vecs; i += blockDim.x) {
+    k_dst[i] = k_src[i];
+    v_dst[i] = v_src[i];
+  }
+}
+
+}  // namespace
+
+void rope_and_cache(bf16* qkv, const int32_t* positions, const int32_t* slots, const float* inv_freq, bf16* k_cache,
+                    bf16* v_cache, int tokens, int num_heads, int num_kv_heads, int head_dim, int rotary_dim,
+                    cudaStream_t stream) {
+  if (tokens == 0) return;
+  rope_and_cache_kernel<<<tokens, 256, 0, stream>>>(qkv, positions, slots, inv_freq, k_cache, v_cache, num_heads,
+                                                    num_kv_heads, head_dim, rotary_dim);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace dynamo::gpu

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the GPU test and benchmark binaries here (no GPU needed), packs them with the shared
+# libraries a bare Ubuntu GPU machine lacks into CARRY_DIR (default: <repo>/.gpucarry, git-ignored),
+# and prints the one command that runs every GPU test and the benchmark on the GPU machine from the
+# repository root there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build-cuda}
+CARRY_DIR=${CARRY_DIR:-.gpucarry}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAMO_CUDA=ON
+fi
+cmake --build "$BUILD_DIR" --target gpu_tests gpu_bench -j "${JOBS:-2}"
+rm -rf "$CARRY_DIR"
+mkdir -p "$CARRY_DIR/lib"
+cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$CARRY_DIR/"
+cp tests/gpu/hf_compare.py "$CARRY_DIR/"
+[ -f tests/gpu/hf_bench.py ] && cp tests/gpu/hf_bench.py "$CARRY_DIR/"
+cp -r configs/models "$CARRY_DIR/models"
+# Libraries from Debian that an Ubuntu CUDA image may not have (the CUDA ones it has).
+for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench"; do
+  ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
+    case "$(basename "$lib")" in
+      libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*|ld-linux*|libgcc_s*|libstdc++*|libcu*|libnccl*) ;;
+      *) cp -L "$lib" "$CARRY_DIR/lib/" ;;
+    esac
+  done
+done
+strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" || true
+du -sh "$CARRY_DIR"
+cat <<CMD
+
+Run on the GPU machine, from the repository root (with $CARRY_DIR carried there):
+
+  export LD_LIBRARY_PATH=\$PWD/$CARRY_DIR/lib:/usr/local/cuda/lib64:\${LD_LIBRARY_PATH:-}; nvidia-smi -L; \\
+  $CARRY_DIR/gpu_tests && python3 $CARRY_DIR/hf_compare.py --bin $CARRY_DIR/gpu_bench && \\
+  $CARRY_DIR/gpu_bench bench --model $CARRY_DIR/models/llama-3.1-8b
+CMD

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Whole-model check of the CUDA executor against Hugging Face transformers (run on a GPU machine).
+
+For each variant it builds a random-weight model in transformers (bf16, on the GPU), saves it as a
+safetensors folder, runs `gpu_bench dump` on that folder (greedy, alone / batched / with a prefix
+hit), and compares with a greedy loop in transformers: first-step logits (relative error) and the
+64 greedy tokens. A bf16 model is only determined up to its rounding noise, so a divergence counts
+as a tie only when transformers' top-2 gap at that step is at most the larger of TIE_ULPS bf16 steps
+of the top logit and TIE_NOISE times the rms difference between transformers' own bf16 and float32
+first-step logits (the bf16 noise of that very model). The first-step logits are
+also compared with the same model run in float32: ours must be within max(2 x transformers-bf16's
+own error, 1e-2) of it. Exit status 1 on any failure.
+
+    python3 tests/gpu/hf_compare.py --bin build/gpu_bench [--steps 64] [--work /tmp/hfc]
+"""
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import torch
+import transformers
+
+TIE_ULPS = 2
+TIE_NOISE = 3.0
+
+
+def bf16_ulp(x):
+    import math
+    return 2.0 ** (math.floor(math.log2(max(abs(x), 1e-30))) - 7)
+
+
+def variants():
+    T = transformers
+    common = dict(vocab_size=2000, max_position_embeddings=4096, initializer_range=0.08, rms_norm_eps=1e-5)
+    return {
+        "llama-gqa4": T.LlamaConfig(hidden_size=512, intermediate_size=1024, num_hidden_layers=4,
+                                    num_attention_heads=8, num_key_value_heads=2, rope_theta=10000.0,
+                                    **common),
+        "llama3-rope-g8-tied": T.LlamaConfig(hidden_size=1024, intermediate_size=2048, num_hidden_layers=3,
+                                             num_attention_heads=8, num_key_value_heads=1, head_dim=128,
+                                             rope_theta=500000.0, tie_word_embeddings=True,
+                                             rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                                           "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                                           "original_max_position_embeddings": 64},
+                                             **common),
+        "qwen2-bias-g1": T.Qwen2Config(hidden_size=512, intermediate_size=1024, num_hidden_layers=3,
+                                       num_attention_heads=8, num_key_value_heads=8, rope_theta=1000000.0,
+                                       tie_word_embeddings=False, **common),
+        "qwen3-qknorm": T.Qwen3Config(hidden_size=512, intermediate_size=1024, num_hidden_layers=3,
+                                      num_attention_heads=8, num_key_value_heads=2, head_dim=128,
+                                      rope_theta=1000000.0, tie_word_embeddings=False, **common),
+        "smollm2-135m-shapes": T.LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                                             num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
+                                             max_position_embeddings=8192, rope_theta=100000.0,
+                                             tie_word_embeddings=True, initializer_range=0.04,
+                                             rms_norm_eps=1e-5),
+    }
+
+
+def classic_config(path, cfg):
+    """transformers 5 may write rope settings as rope_parameters; add the classic keys our loader reads."""
+    cj = os.path.join(path, "config.json")
+    with open(cj) as f:
+        d = json.load(f)
+    rp = d.get("rope_parameters") or {}
+    if "rope_theta" not in d:
+        d["rope_theta"] = rp.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))
+    if rp.get("rope_type", "default") not in ("default", None) and not d.get("rope_scaling"):
+        d["rope_scaling"] = {k: v for k, v in rp.items() if k != "rope_theta"}
+    d.setdefault("torch_dtype", "bfloat16")
+    with open(cj, "w") as f:
+        json.dump(d, f, indent=2)
+
+
+@torch.no_grad()
+def hf_greedy(model, prompt, steps):
+    ids = torch.tensor([prompt], device="cuda")
+    out = model(input_ids=ids, use_cache=True)
+    past = out.past_key_values
+    logits0 = out.logits[0, -1].float()
+    toks, gaps = [], []
+    logits = logits0
+    for _ in range(steps + 1):
+        top2 = torch.topk(logits, 2)
+        gap = float(top2.values[0] - top2.values[1])
+        gaps.append((gap, bf16_ulp(float(top2.values[0]))))
+        t = int(torch.argmax(logits))
+        toks.append(t)
+        out = model(input_ids=torch.tensor([[t]], device="cuda"), past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        logits = out.logits[0, -1].float()
+    return logits0.cpu(), toks, gaps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--steps", type=int, default=64)
+    ap.add_argument("--work", default="/tmp/hf_compare")
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+    failures = 0
+    rows = []
+    for name, cfg in variants().items():
+        if args.only and args.only not in name:
+            continue
+        path = os.path.join(args.work, name)
+        os.makedirs(path, exist_ok=True)
+        try:
+            model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+        except TypeError:  # transformers 4.x
+            model = transformers.AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16)
+        model = model.cuda().eval()
+        with torch.no_grad():  # norms near 1 but not exactly, so a mixed-up norm weight shows
+            for n, p in model.named_parameters():
+                if "norm" in n:
+                    p.copy_(1 + 0.1 * torch.randn_like(p))
+                elif n.endswith(".bias"):
+                    p.copy_(0.1 * torch.randn_like(p))
+        model.save_pretrained(path, safe_serialization=True)
+        classic_config(path, cfg)
+        g = torch.Generator().manual_seed(1)
+        prompts = [torch.randint(0, cfg.vocab_size, (n,), generator=g).tolist() for n in (5, 37, 100, 129)]
+        with open(os.path.join(path, "prompts.txt"), "w") as f:
+            for p in prompts:
+                f.write(" ".join(map(str, p)) + "\n")
+        dump = os.path.join(path, "dump.jsonl")
+        r = subprocess.run([args.bin, "dump", "--model", path, "--prompts", os.path.join(path, "prompts.txt"),
+                            "--steps", str(args.steps), "--out", dump], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"{name}: gpu_bench dump failed:\n{r.stdout}\n{r.stderr}")
+            failures += 1
+            continue
+        ours = [json.loads(line) for line in open(dump)]
+        model32 = copy.deepcopy(model).float()
+        for i, p in enumerate(prompts):
+            ref_logits, ref_toks, gaps = hf_greedy(model, p, args.steps)
+            with torch.no_grad():
+                exact = model32(input_ids=torch.tensor([p], device="cuda")).logits[0, -1].float().cpu()
+            hf_err = float((ref_logits - exact).norm() / exact.norm())
+            noise = float((ref_logits - exact).norm()) / len(exact) ** 0.5
+            for rec in (o for o in ours if o["prompt"] == i):
+                mode = ["alone", "batched", "prefix-hit"][rec["mode"]]
+                lg = torch.tensor(rec["logits"])
+                err = float((lg - ref_logits).norm() / ref_logits.norm())
+                err32 = float((lg - exact).norm() / exact.norm())
+                toks = rec["tokens"]
+                div = next((k for k in range(len(ref_toks)) if k >= len(toks) or toks[k] != ref_toks[k]), None)
+                tie = div is not None and gaps[div][0] <= max(TIE_ULPS * gaps[div][1], TIE_NOISE * noise)
+                ok = err32 <= max(2 * hf_err, 1e-2) and (div is None or tie)
+                failures += not ok
+                rows.append((name, len(p), mode, err, err32, hf_err, "all %d equal" % len(ref_toks) if div is None
+                             else f"differ at step {div} (HF top-2 gap {gaps[div][0]:.4f}{', tie' if tie else ''})",
+                             "ok" if ok else "FAIL"))
+        del model, model32
+        torch.cuda.empty_cache()
+    print("\n| variant | prompt len | mode | logits vs HF bf16 | ours vs fp32 | HF bf16 vs fp32 | greedy tokens vs HF bf16 | result |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %d | %s | %.2e | %.2e | %.2e | %s | %s |" % r)
+    print(f"\ntransformers {transformers.__version__}, torch {torch.__version__}: {failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
