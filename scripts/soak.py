@@ -101,8 +101,8 @@ async def one_soak_request(host, port, i, args, stats, rng):
                 got = 0
                 while got < want:
                     line = await reader.readline()
-                    if not line:
-                        break
+                    if not line or line.startswith(b"data: [DONE]"):
+                        break  # the stream ended first (keep-alive: the server would wait for more)
                     got += line.startswith(b"data: ")
             stats["cut_" + where] += 1
             return
@@ -181,6 +181,11 @@ def main():
     stats = asyncio.run(soak(args) if args.mode == "soak" else overload(args))
     idle, left = wait_idle(args.url, args.idle_timeout)
     stats["idle_after"] = idle
+    # How the server saw the requests end (cancelled = a disconnect that landed while work was in flight).
+    for line in urllib.request.urlopen(args.url + "/metrics", timeout=10).read().decode().splitlines():
+        if line.startswith("dynamo_serve_request_success_total{"):
+            reason = line.split('finished_reason="')[1].split('"')[0]
+            stats["server_" + reason] = int(float(line.rpartition(" ")[2]))
     if not idle:
         stats["left_busy"] = left
     # The server still serves after the storm.

@@ -7,7 +7,7 @@
 #   Then SIGTERM: the server must exit 0.
 # Env: DYNAMO_SERVE_BIN (build/dynamo-serve; build-asan/dynamo-serve soaks under ASan+LSan),
 #      SOAK_MODEL (the default GGUF), SOAK_DEVICE (null: no math, so the run measures the serving path;
-#      cpu for the real executor), SOAK_MAX_TOKENS (32), SOAK_DISCONNECT (0.3).
+#      cpu for the real executor), SOAK_MAX_TOKENS (128), SOAK_DISCONNECT (0.3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${DYNAMO_SERVE_BIN:-build/dynamo-serve}
@@ -50,10 +50,10 @@ fail=0
 start_server soak
 # Warm up (first requests allocate pools), then take the RSS baseline.
 $PY scripts/soak.py soak --url "$URL" --requests 200 --concurrency "${SOAK_CONCURRENCY:-64}" \
-  --max-tokens "${SOAK_MAX_TOKENS:-32}" --disconnect-fraction 0 > /dev/null
+  --max-tokens "${SOAK_MAX_TOKENS:-128}" --disconnect-fraction 0 > /dev/null
 rss0=$(rss_kb "$PID")
 $PY scripts/soak.py soak --url "$URL" --requests "${SOAK_REQUESTS:-10000}" --concurrency "${SOAK_CONCURRENCY:-64}" \
-  --max-tokens "${SOAK_MAX_TOKENS:-32}" --disconnect-fraction "${SOAK_DISCONNECT:-0.3}" | tee "$LOG_DIR/soak.json" || fail=1
+  --max-tokens "${SOAK_MAX_TOKENS:-128}" --disconnect-fraction "${SOAK_DISCONNECT:-0.3}" | tee "$LOG_DIR/soak.json" || fail=1
 rss1=$(rss_kb "$PID")
 echo "soak: RSS ${rss0} kB after warm-up, ${rss1} kB after the soak ($(( (rss1 - rss0) / 1024 )) MiB growth)"
 stop_server
@@ -62,7 +62,7 @@ echo "soak: server exit code after SIGTERM: $RC"
 
 start_server overload --max-queued-requests "${OVERLOAD_QUEUE:-16}"
 $PY scripts/soak.py overload --url "$URL" --requests "${OVERLOAD_REQUESTS:-2000}" \
-  --max-tokens "${SOAK_MAX_TOKENS:-32}" | tee "$LOG_DIR/overload.json" || fail=1
+  --max-tokens "${SOAK_MAX_TOKENS:-128}" | tee "$LOG_DIR/overload.json" || fail=1
 stop_server
 echo "overload: server exit code after SIGTERM: $RC"
 [ "$RC" = 0 ] || { tail -n 40 "$LOG_DIR/overload.log"; fail=1; }
