@@ -7,7 +7,7 @@
 #   Then SIGTERM: the server must exit 0.
 # Env: DYNAMO_SERVE_BIN (build/dynamo-serve; build-asan/dynamo-serve soaks under ASan+LSan),
 #      SOAK_MODEL (the default GGUF), SOAK_DEVICE (null: no math, so the run measures the serving path;
-#      cpu for the real executor), SOAK_MAX_TOKENS (128), SOAK_DISCONNECT (0.3).
+#      cpu for the real executor), SOAK_MAX_TOKENS (128), SOAK_DISCONNECT (0.3), SOAK_WARMUP (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${DYNAMO_SERVE_BIN:-build/dynamo-serve}
@@ -49,7 +49,7 @@ start_server() {  # start_server NAME [extra flags...]: sets PID and URL
 fail=0
 start_server soak
 # Warm up (first requests allocate pools), then take the RSS baseline.
-$PY scripts/soak.py soak --url "$URL" --requests 200 --concurrency "${SOAK_CONCURRENCY:-64}" \
+$PY scripts/soak.py soak --url "$URL" --requests "${SOAK_WARMUP:-200}" --concurrency "${SOAK_CONCURRENCY:-64}" \
   --max-tokens "${SOAK_MAX_TOKENS:-128}" --disconnect-fraction 0 > /dev/null
 rss0=$(rss_kb "$PID")
 $PY scripts/soak.py soak --url "$URL" --requests "${SOAK_REQUESTS:-10000}" --concurrency "${SOAK_CONCURRENCY:-64}" \
