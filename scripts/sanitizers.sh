@@ -74,6 +74,7 @@ stage_fuzz() {
 [ $# -gt 0 ] || set -- all
 [ "$1" = all ] && set -- asan tsan fuzz
 for stage in "$@"; do
+  case "$stage" in asan|tsan|fuzz) ;; *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;; esac
   skip_var="DYNAMO_SKIP_${stage^^}"
   if [ "${!skip_var:-0}" = 1 ]; then SUMMARY+=("$stage: skipped ($skip_var=1)"); continue; fi
   echo "==== sanitizers: $stage"
