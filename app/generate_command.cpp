@@ -2,6 +2,8 @@
 // directly (no engine), streams the text, and optionally prints JSON and dumps the raw logits.
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -24,10 +26,10 @@ struct GenerateArgs {
   std::string model, load_format = "auto", device = "cpu";
   std::string prompt, prompt_ids, batch_file, dump_logits;
   int32_t max_tokens = 16, top_k = 0, min_tokens = 0, threads = 0, block_size = 16, prefill_chunk = 0;
-  int32_t max_model_len = 0;
+  int32_t max_model_len = 0, logprobs = -1;
   float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
   uint64_t seed = 0;
-  bool ignore_eos = false, json = false;
+  bool ignore_eos = false, json = false, chat = false;
 };
 
 std::vector<int32_t> parse_ids(const std::string& s, const std::string& what) {
@@ -103,11 +105,34 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+std::string json_float(float v) {
+  if (!std::isfinite(v)) return v < 0 ? "-1e30" : "1e30";  // JSON has no infinities
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
 std::string json_result(const BatchSequence& s, GenerateText* text) {
   std::string ids;
   for (size_t i = 0; i < s.generated.size(); ++i) ids += (i ? "," : "") + std::to_string(s.generated[i]);
+  std::string logprobs;
+  if (s.sampling.logprobs >= 0) {
+    logprobs = ",\"logprobs\":[";
+    for (size_t i = 0; i < s.details.size(); ++i) {
+      const SampledToken& d = s.details[i];
+      logprobs += (i ? ",{" : "{") + std::string("\"token\":") + std::to_string(d.token) +
+                  ",\"logprob\":" + json_float(d.logprob) + ",\"top\":[";
+      for (size_t k = 0; k < d.top_logprobs.size(); ++k) {
+        logprobs += (k ? ",[" : "[") + std::to_string(d.top_logprobs[k].token) + "," +
+                    json_float(d.top_logprobs[k].logprob) + "]";
+      }
+      logprobs += "]}";
+    }
+    logprobs += "]";
+  }
   return "{\"token_ids\":[" + ids + "],\"text\":" + (text ? json_string(text->decode(s.generated)) : "null") +
-         ",\"finish_reason\":\"" + s.finish_reason + "\",\"prompt_tokens\":" + std::to_string(s.prompt.size()) + "}";
+         ",\"finish_reason\":\"" + s.finish_reason + "\",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
+         logprobs + "}";
 }
 
 void dump_logits(const std::string& path, const std::vector<BatchSequence>& seqs) {
@@ -126,6 +151,7 @@ SamplingParams sampling_of(const GenerateArgs& a) {
   p.seed = a.seed;
   p.min_tokens = a.min_tokens;
   p.ignore_eos = a.ignore_eos;
+  p.logprobs = a.logprobs;
   if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) throw ConfigError("--top-p must be in (0, 1]");
   if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) throw ConfigError("--min-p must be in [0, 1]");
   if (p.temperature < 0.0f) throw ConfigError("--temperature must be >= 0");
@@ -137,6 +163,7 @@ void run_generate(const GenerateArgs& a) {
   const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.batch_file.empty();
   if (given != 1) throw ConfigError("give exactly one of --prompt, --prompt-ids, --batch-file");
   if (a.max_tokens < 0) throw ConfigError("--max-tokens must be >= 0");
+  if (a.chat && a.prompt.empty()) throw ConfigError("--chat applies the chat template to --prompt; give --prompt");
   const SamplingParams sampling = sampling_of(a);
 
   std::unique_ptr<GenerateText> text;
@@ -149,8 +176,13 @@ void run_generate(const GenerateArgs& a) {
   if (!a.batch_file.empty()) {
     for (auto& p : read_batch_file(a.batch_file)) seqs.push_back({std::move(p), sampling, {}, {}, {}});
   } else {
-    seqs.push_back({a.prompt.empty() ? parse_ids(a.prompt_ids, "--prompt-ids") : text->encode(a.prompt), sampling,
-                    {}, {}, {}});
+    std::vector<int32_t> prompt;
+    if (!a.prompt.empty()) {
+      prompt = a.chat ? text->encode(text->chat_prompt(a.prompt), false) : text->encode(a.prompt);
+    } else {
+      prompt = parse_ids(a.prompt_ids, "--prompt-ids");
+    }
+    seqs.push_back({std::move(prompt), sampling, {}, {}, {}});
   }
 
   const Model model = load_model(a.model, parse_load_format(a.load_format));
@@ -169,6 +201,7 @@ void run_generate(const GenerateArgs& a) {
   go.keep_logits = !a.dump_logits.empty();
   go.max_model_len = a.max_model_len;
   const bool stream = !a.json && seqs.size() == 1;
+  if (stream && text) text->start(seqs[0].prompt);
   const BatchGenerateStats stats = generate_batch(*executor, seqs, go, [&](size_t, int32_t token) {
     if (!stream) return;
     std::cout << (text ? text->push(token) : std::to_string(token) + " ") << std::flush;
@@ -186,7 +219,8 @@ void run_generate(const GenerateArgs& a) {
   } else if (!stream) {
     for (const auto& s : seqs) std::cout << json_result(s, text.get()) << std::endl;
   }
-  const int64_t decode_tokens = stats.generated_tokens - static_cast<int64_t>(seqs.size());
+  // The first token of each sequence comes out of its prefill step; the rest are decode steps.
+  const int64_t decode_tokens = std::max<int64_t>(0, stats.generated_tokens - static_cast<int64_t>(seqs.size()));
   std::fprintf(stderr,
                "generate: %lld prompt tokens in %.3f s (%.1f tok/s prefill), %lld more tokens in %.3f s "
                "(%.2f tok/s decode), %lld steps; CPU time %.3f s prefill, %.3f s decode\n",
@@ -208,6 +242,7 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--device", args->device, "cpu or cuda:N");
   sub->add_option("--threads", args->threads, "CPU math threads (0: all cores)");
   sub->add_option("--prompt", args->prompt, "prompt text (needs the model's tokenizer)");
+  sub->add_flag("--chat", args->chat, "treat --prompt as a user message and apply the model's chat template");
   sub->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids: 1,2,3");
   sub->add_option("--batch-file", args->batch_file, "JSON list of token-id prompts, generated in one batch");
   sub->add_option("--max-tokens", args->max_tokens, "tokens to generate at most");
@@ -218,6 +253,8 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--repetition-penalty", args->repetition_penalty);
   sub->add_option("--min-tokens", args->min_tokens, "EOS is masked until this many tokens");
   sub->add_option("--seed", args->seed);
+  sub->add_option("--logprobs", args->logprobs,
+                  "with --json: each token's log-probability and the top N (-1: none)");
   sub->add_flag("--ignore-eos", args->ignore_eos, "do not stop at EOS");
   sub->add_flag("--json", args->json, "print {\"token_ids\": [...], \"text\": ...} instead of streaming");
   sub->add_option("--dump-logits", args->dump_logits,

@@ -12,9 +12,15 @@ namespace dynamo::app {
 class GenerateText {
  public:
   virtual ~GenerateText() = default;
-  virtual std::vector<int32_t> encode(const std::string& text) const = 0;
+  // add_special: the tokenizer's BOS/EOS post-processing (off for text a chat template rendered).
+  virtual std::vector<int32_t> encode(const std::string& text, bool add_special = true) const = 0;
+  // The model's chat template applied to one user message, with the generation prompt.
+  // Throws ConfigError when the model has no chat template, ChatTemplateError when it fails.
+  virtual std::string chat_prompt(const std::string& user_message) const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
-  // Streaming: the text that `id` completes (UTF-8 safe), and what is left at the end.
+  // Streaming: start() once with the prompt (its tail gives the first token's spacing), then push()
+  // returns the text each token completes (UTF-8 safe) and finish() what is left at the end.
+  virtual void start(const std::vector<int32_t>& prompt) = 0;
   virtual std::string push(int32_t id) = 0;
   virtual std::string finish() = 0;
 };

@@ -30,6 +30,7 @@ struct ServeFlags {
   double read_timeout_s = 30;
   double idle_timeout_s = 60;
   double shutdown_timeout_s = 10;
+  bool check_config = false;
   server::ServerOptions server;
   EngineOptions engine;
 };
@@ -37,6 +38,20 @@ struct ServeFlags {
 std::chrono::milliseconds seconds_flag(double s, const char* flag) {
   if (!(s > 0) || s > 86400) throw ConfigError(std::string(flag) + " must be in (0, 86400] seconds");
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+// --check-config: everything that can be checked without a model or GPUs (config files in CI).
+void print_checked_config(const ServeFlags& f) {
+  seconds_flag(f.read_timeout_s, "--read-timeout");
+  seconds_flag(f.idle_timeout_s, "--idle-timeout");
+  seconds_flag(f.shutdown_timeout_s, "--shutdown-timeout");
+  parse_load_format(f.load_format);
+  validate_engine_options(f.engine);
+  constexpr int kAssumedGpus = 1024;  // device existence is checked at start-up on the real machine
+  const auto plan = plan_workers(f.engine, kAssumedGpus, /*have_cuda_backend=*/true);
+  std::printf("config OK: model %s, %zu worker(s):", f.model.c_str(), plan.size());
+  for (const auto& w : plan) std::printf(" %s=%s", w.name.c_str(), w.device.c_str());
+  std::printf("\n");
 }
 
 std::string read_text_file(const std::string& path) {
@@ -128,7 +143,13 @@ void add_serve_command(CLI::App& app) {
                   "seconds in-flight requests get to finish after SIGINT/SIGTERM before being cancelled")
       ->capture_default_str()->group(http_group);
   add_engine_flags(*sub, f->engine);
+  sub->add_flag("--check-config", f->check_config,
+                "check the flags and config file (pools as if every GPU named existed), print the plan, exit");
   sub->callback([f] {
+    if (f->check_config) {
+      print_checked_config(*f);
+      return;
+    }
     const int rc = run_serve(*f);
     if (rc != 0) std::exit(rc);
   });

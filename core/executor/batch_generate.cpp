@@ -43,18 +43,28 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
       throw std::invalid_argument("prompt " + std::to_string(i) + " has " + std::to_string(n) +
                                   " tokens; max_model_len is " + std::to_string(max_len));
     }
+    for (int32_t t : seqs[i].prompt) {
+      if (t < 0 || t >= config.vocab_size) {
+        throw std::invalid_argument("prompt " + std::to_string(i) + ": token id " + std::to_string(t) +
+                                    " is outside the vocabulary (size " + std::to_string(config.vocab_size) + ")");
+      }
+    }
     const int64_t total = std::min<int64_t>(n + options.max_tokens, max_len);
     const int64_t blocks = (total + kv.block_size - 1) / kv.block_size;
     for (int64_t b = 0; b < blocks; ++b) st[i].blocks.push_back(static_cast<int32_t>(next_block++));
     seqs[i].generated.clear();
     seqs[i].logits.clear();
+    seqs[i].details.clear();
     stats.prompt_tokens += n;
   }
   if (next_block > kv.num_blocks) {
     throw ConfigError("the batch needs " + std::to_string(next_block) + " KV blocks but the cache has " +
                       std::to_string(kv.num_blocks) + "; use fewer or shorter prompts or fewer max tokens");
   }
-  if (options.max_tokens <= 0) return stats;
+  if (options.max_tokens <= 0) {
+    for (auto& s : seqs) s.finish_reason = "length";
+    return stats;
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
@@ -104,6 +114,7 @@ BatchGenerateStats generate_batch(Executor& executor, std::vector<BatchSequence>
       if (options.keep_logits) {
         seq.logits.insert(seq.logits.end(), res.logits.begin() + k * vocab, res.logits.begin() + (k + 1) * vocab);
       }
+      if (seq.sampling.logprobs >= 0) seq.details.push_back(res.sampled[k]);
       ++stats.generated_tokens;
       if (on_token) on_token(i, token);
       const bool eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=

@@ -18,6 +18,7 @@ struct BatchSequence {
   // Filled by generate_batch:
   std::vector<int32_t> generated;
   std::vector<float> logits;   // when keep_logits: [generated.size()][vocab], the raw logits of each draw
+  std::vector<SampledToken> details;  // when sampling.logprobs >= 0: each token with its log-probabilities
   std::string finish_reason;   // "stop" (EOS) or "length" (max_tokens or max_model_len)
 };
 

@@ -88,8 +88,13 @@ float token_logprob(std::span<const float> raw, int32_t token) {
 }
 
 std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n) {
+  std::vector<int32_t> ids;
+  return top_logprobs(raw, n, ids);
+}
+
+std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n, std::vector<int32_t>& ids) {
   const size_t k = std::min<size_t>(static_cast<size_t>(std::max(0, n)), raw.size());
-  std::vector<int32_t> ids(raw.size());
+  ids.resize(raw.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
   std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), ByValueDesc{raw.data()});
   const double lse = log_sum_exp(raw);
@@ -109,7 +114,7 @@ SampledToken Sampler::sample(std::span<const float> logits, const SamplingParams
   out.token = params.greedy() ? argmax(w) : draw(params, generated.size());
   if (params.logprobs >= 0) {
     out.logprob = token_logprob(logits, out.token);
-    if (params.logprobs > 0) out.top_logprobs = top_logprobs(logits, params.logprobs);
+    if (params.logprobs > 0) out.top_logprobs = top_logprobs(logits, params.logprobs, order_);
   }
   return out;
 }
@@ -144,12 +149,22 @@ int32_t Sampler::draw(const SamplingParams& p, uint64_t generated_index) {
   for (int32_t t : order_) sum += std::exp(static_cast<double>(v[t]) - m);
   for (int32_t t : order_) v[t] = static_cast<float>(std::exp(static_cast<double>(v[t]) - m) / sum);
   // Top-p: best first, keep a token while the mass strictly before it is < top_p.
+  // Sorting only the best 1024 first is enough for nearly every real distribution, and gives the
+  // same prefix as a full sort (the order is total); the full sort is the fallback.
   if (p.top_p < 1.0f) {
-    std::sort(order_.begin(), order_.end(), ByValueDesc{v});
-    double before = 0.0;
-    size_t keep = 0;
-    while (keep < order_.size() && (keep == 0 || before < p.top_p)) before += v[order_[keep++]];
-    order_.resize(keep);
+    size_t sorted = std::min<size_t>(order_.size(), 1024);
+    std::partial_sort(order_.begin(), order_.begin() + sorted, order_.end(), ByValueDesc{v});
+    for (;;) {
+      double before = 0.0;
+      size_t keep = 0;
+      while (keep < sorted && (keep == 0 || before < p.top_p)) before += v[order_[keep++]];
+      if (keep < sorted || sorted == order_.size()) {
+        order_.resize(keep);
+        break;
+      }
+      std::sort(order_.begin(), order_.end(), ByValueDesc{v});
+      sorted = order_.size();
+    }
   }
   // Min-p: drop tokens below min_p times the most likely one.
   if (p.min_p > 0.0f) {

@@ -24,6 +24,8 @@ void apply_penalties(std::span<float> logits, const SamplingParams& p, std::span
 
 // log_softmax(raw)[token], and when n > 0 the n most likely tokens (best first, ties by lower id).
 float token_logprob(std::span<const float> raw, int32_t token);
+// ids: scratch (resized to the vocabulary), so a caller in a loop does not allocate per token.
+std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n, std::vector<int32_t>& ids);
 std::vector<TokenLogprob> top_logprobs(std::span<const float> raw, int32_t n);
 
 class Sampler {

@@ -95,10 +95,22 @@ def test_single_prompt_prefill_decode_and_greedy(models_dir, tmp_path, variant):
     ref = reference(model)
     prompt = prompt_for(variant, 12)
     results, rows = generate(tmp_path, model, "--prompt-ids", ",".join(map(str, prompt)), "--max-tokens", "32",
-                             "--ignore-eos", vocab=ref.c["vocab"])
+                             "--ignore-eos", "--logprobs", "3", vocab=ref.c["vocab"])
     tokens = results[0]["token_ids"]
     assert len(tokens) == 32
     check_against_reference(ref, prompt, tokens, rows[0], LOGIT_TOL)
+    # Log-probabilities: log_softmax of the raw logits, for the chosen token and the top 3.
+    want = ref.logits(prompt + tokens[:-1])[len(prompt) - 1:]
+    want = want - want.max(axis=1, keepdims=True)
+    want = want - np.log(np.exp(want).sum(axis=1, keepdims=True))
+    for i, lp in enumerate(results[0]["logprobs"]):
+        assert lp["token"] == tokens[i]
+        assert abs(lp["logprob"] - want[i][tokens[i]]) <= LOGIT_TOL
+        # The three best values, best first (ids compared through their values, so near-ties may swap).
+        best = np.sort(want[i])[::-1][:3]
+        assert len(lp["top"]) == 3
+        for (t, v), b in zip(lp["top"], best):
+            assert abs(v - want[i][t]) <= LOGIT_TOL and abs(v - b) <= LOGIT_TOL
     # The whole greedy continuation, run by the reference on its own, is the same token for token.
     ref_tokens, _ = ref.greedy(prompt, 32)
     assert tokens == ref_tokens
@@ -132,8 +144,4 @@ def test_default_gguf_model_greedy(tmp_path):
     check_against_reference(ref, DEFAULT_PROMPT, tokens, rows[0], GGUF_LOGIT_TOL)
     # "The capital of France is Paris." then <|im_end|> (EOS), which --ignore-eos ran past.
     assert tokens[:8] == [504, 3575, 282, 4649, 314, 7042, 30, 2]
-    # Without --ignore-eos generation stops at that EOS.
-    results, _ = generate(tmp_path, DEFAULT_MODEL, "--prompt-ids", ",".join(map(str, DEFAULT_PROMPT)),
-                          "--max-tokens", "16", vocab=ref.c["vocab"])
-    assert results[0]["token_ids"] == tokens[:8]
-    assert results[0]["finish_reason"] == "stop"
+    # Stopping at that EOS without --ignore-eos is checked in test_generate_cli.py.

@@ -111,3 +111,20 @@ TEST_CASE("filters compose: top_k then top_p then min_p") {
   CHECK(h.size() == 1);
   CHECK(h[0] == 500);
 }
+
+TEST_CASE("top_p over a large flat vocabulary needs more than the first 1024 tokens") {
+  // 5000 equally likely tokens: top_p = 0.5 keeps 2500 of them, past the partial-sort shortcut.
+  std::vector<float> logits(5000, 0.0f);
+  logits[7] = 0.001f;  // a strict best so the kept set is well defined
+  SamplingParams p;
+  p.top_p = 0.5f;
+  std::set<int32_t> seen;
+  Sampler s;
+  for (int i = 0; i < 3000; ++i) {
+    p.seed = static_cast<uint64_t>(i);
+    seen.insert(s.sample(logits, p, {}, {}, {}).token);
+  }
+  // Kept: token 7 and the 2499 lowest other ids (ties sort by id); draws cover far more than 1024.
+  CHECK(*seen.rbegin() < 2501);
+  CHECK(seen.size() > 1500);
+}

@@ -57,7 +57,6 @@ CpuExecutor::CpuExecutor(const Model& model, const ExecutorOptions& options)
   // Left uninitialised: pages are touched only when a block is first written.
   cache_.reset(new float[static_cast<size_t>(c.num_layers) * num_blocks_ * 2 * block_elems_]);
   openblas_set_num_threads(threads_);
-  grow(scores_, static_cast<size_t>(threads_ * max_model_len_));
 }
 
 KvCacheInfo CpuExecutor::kv_cache_info() const {
@@ -118,31 +117,32 @@ void CpuExecutor::copy_kv_blocks(Executor& dst, std::span<const int32_t> src_blo
 
 void CpuExecutor::validate(const StepRequest& request) const {
   for (const SequenceWork& s : request.seqs) {
-    const std::string who = "sequence " + std::to_string(s.seq_id) + ": ";
-    if (s.tokens.empty()) throw std::invalid_argument(who + "no tokens to run");
-    if (s.num_cached < 0) throw std::invalid_argument(who + "negative num_cached");
+    // Built only on failure: validation runs every step and must not allocate.
+    auto who = [&s] { return "sequence " + std::to_string(s.seq_id) + ": "; };
+    if (s.tokens.empty()) throw std::invalid_argument(who() + "no tokens to run");
+    if (s.num_cached < 0) throw std::invalid_argument(who() + "negative num_cached");
     const int64_t end = s.num_cached + static_cast<int64_t>(s.tokens.size());
     if (end > max_model_len_) {
-      throw std::invalid_argument(who + std::to_string(end) + " tokens exceed max_model_len " +
+      throw std::invalid_argument(who() + std::to_string(end) + " tokens exceed max_model_len " +
                                   std::to_string(max_model_len_));
     }
     if (static_cast<int64_t>(s.block_table.size()) * block_size_ < end) {
-      throw std::invalid_argument(who + "block table of " + std::to_string(s.block_table.size()) +
+      throw std::invalid_argument(who() + "block table of " + std::to_string(s.block_table.size()) +
                                   " blocks does not cover " + std::to_string(end) + " positions");
     }
     for (int32_t b : s.block_table) {
-      if (b < 0 || b >= num_blocks_) throw std::invalid_argument(who + "block " + std::to_string(b) + " out of range");
+      if (b < 0 || b >= num_blocks_) throw std::invalid_argument(who() + "block " + std::to_string(b) + " out of range");
     }
     for (int32_t t : s.tokens) {
       if (t < 0 || t >= config_.vocab_size) {
-        throw std::invalid_argument(who + "token id " + std::to_string(t) + " outside the vocabulary");
+        throw std::invalid_argument(who() + "token id " + std::to_string(t) + " outside the vocabulary");
       }
     }
-    if (s.sample && s.sampling == nullptr) throw std::invalid_argument(who + "sample without sampling params");
+    if (s.sample && s.sampling == nullptr) throw std::invalid_argument(who() + "sample without sampling params");
     if (s.send != nullptr) {
       peer(*s.send->dst, "KvSendPlan");
       if (s.send->src_blocks.size() != s.send->dst_blocks.size()) {
-        throw std::invalid_argument(who + "KvSendPlan src_blocks and dst_blocks differ in length");
+        throw std::invalid_argument(who() + "KvSendPlan src_blocks and dst_blocks differ in length");
       }
     }
   }
@@ -181,9 +181,20 @@ void CpuExecutor::prepare(const StepRequest& request) {
     }
   }
   units_.clear();
+  const int32_t group = static_cast<int32_t>(c.num_heads / c.num_kv_heads);
+  const int32_t tile = std::max<int32_t>(1, 32 / group);  // <= 32 query rows per unit
+  size_t need = 0;
   for (size_t s = 0; s < n_seqs; ++s) {
-    for (int32_t h = 0; h < c.num_heads; ++h) units_.emplace_back(static_cast<int32_t>(s), h);
+    const SequenceWork& w = request.seqs[s];
+    const int32_t n = static_cast<int32_t>(w.tokens.size());
+    for (int32_t b = 0; b < n; b += tile) {
+      const int32_t e = std::min(n, b + tile);
+      for (int32_t g = 0; g < c.num_kv_heads; ++g) units_.push_back({static_cast<int32_t>(s), g, b, e});
+      need = std::max<size_t>(need, static_cast<size_t>(paged_attention_scratch(e - b, group, w.num_cached + e)));
+    }
   }
+  scratch_floats_ = need;
+  grow(scratch_, need * static_cast<size_t>(pool_.size()));
 }
 
 void CpuExecutor::write_kv(int64_t layer, const StepRequest& request) {
@@ -191,14 +202,11 @@ void CpuExecutor::write_kv(int64_t layer, const StepRequest& request) {
   const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
   const int64_t qkv_dim = q_dim + 2 * kv_dim;
   const PagedKvLayer kv = kv_layer(layer);
-  float* base = cache_.get() + layer * num_blocks_ * 2 * block_elems_;
   for (size_t s = 0; s < request.seqs.size(); ++s) {
     const SequenceWork& w = request.seqs[s];
     for (int64_t row = seq_begin_[s]; row < seq_begin_[s + 1]; ++row) {
-      const int64_t pos = positions_[row];
-      float* k = base + w.block_table[pos / block_size_] * kv.block_stride + (pos % block_size_) * kv_dim;
-      std::memcpy(k, &qkv_[row * qkv_dim + q_dim], sizeof(float) * kv_dim);
-      std::memcpy(k + kv.v_offset, &qkv_[row * qkv_dim + q_dim + kv_dim], sizeof(float) * kv_dim);
+      const float* k = &qkv_[row * qkv_dim + q_dim];
+      paged_kv_write(kv, w.block_table, positions_[row], k, k + kv_dim);
     }
   }
 }
@@ -210,15 +218,22 @@ void CpuExecutor::attention(int64_t layer, const StepRequest& request) {
   const int64_t group = c.num_heads / c.num_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const PagedKvLayer kv = kv_layer(layer);
-  pool_.parallel_for(static_cast<int64_t>(units_.size()), [&](int64_t begin, int64_t end, int part) {
-    float* scores = &scores_[static_cast<size_t>(part) * max_model_len_];
-    for (int64_t u = begin; u < end; ++u) {
-      const auto [s, h] = units_[u];
-      const SequenceWork& w = request.seqs[s];
-      const int64_t row = seq_begin_[s];
-      paged_attention_head(&qkv_[row * qkv_dim + h * hd], qkv_dim, static_cast<int64_t>(w.tokens.size()),
-                           w.num_cached, h / group, w.block_table, kv, scale, &attn_[row * q_dim + h * hd],
-                           q_dim, scores);
+  // Units are dealt round-robin: later tiles of a prompt see more keys, so contiguous ranges would
+  // leave one thread with all the expensive ones.
+  const int64_t parts = pool_.size();
+  const int64_t n_units = static_cast<int64_t>(units_.size());
+  pool_.parallel_for(parts, [&](int64_t begin, int64_t end, int part) {
+    float* scratch = &scratch_[static_cast<size_t>(part) * scratch_floats_];
+    for (int64_t p = begin; p < end; ++p) {
+      for (int64_t u = p; u < n_units; u += parts) {
+        const AttentionUnit& unit = units_[u];
+        const SequenceWork& w = request.seqs[unit.seq];
+        const int64_t row = seq_begin_[unit.seq] + unit.token_begin;
+        const int64_t h0 = static_cast<int64_t>(unit.kv_head) * group;
+        paged_attention(&qkv_[row * qkv_dim + h0 * hd], qkv_dim, unit.token_end - unit.token_begin,
+                        w.num_cached + unit.token_begin, unit.kv_head, group, w.block_table, kv, scale,
+                        &attn_[row * q_dim + h0 * hd], q_dim, scratch);
+      }
     }
   });
 }
@@ -245,9 +260,9 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.input_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.q_proj.data(), q_dim, lw.q_bias.data(), &qkv_[0], qkv_dim);
-  linear(h_.data(), t, hidden, lw.k_proj.data(), kv_dim, lw.k_bias.data(), &qkv_[q_dim], qkv_dim);
-  linear(h_.data(), t, hidden, lw.v_proj.data(), kv_dim, lw.v_bias.data(), &qkv_[q_dim + kv_dim], qkv_dim);
+  linear(h_.data(), t, hidden, lw.q_proj.data(), q_dim, lw.q_bias.data(), &qkv_[0], qkv_dim, &pool_);
+  linear(h_.data(), t, hidden, lw.k_proj.data(), kv_dim, lw.k_bias.data(), &qkv_[q_dim], qkv_dim, &pool_);
+  linear(h_.data(), t, hidden, lw.v_proj.data(), kv_dim, lw.v_bias.data(), &qkv_[q_dim + kv_dim], qkv_dim, &pool_);
   for (int64_t row = 0; row < t; ++row) {
     float* q = &qkv_[row * qkv_dim];
     float* k = q + q_dim;
@@ -260,14 +275,14 @@ void CpuExecutor::run_layer(int64_t layer, const StepRequest& request) {
   }
   write_kv(layer, request);
   attention(layer, request);
-  linear(attn_.data(), t, q_dim, lw.o_proj.data(), hidden, nullptr, h_.data());
+  linear(attn_.data(), t, q_dim, lw.o_proj.data(), hidden, nullptr, h_.data(), 0, &pool_);
   add_inplace(x_.data(), h_.data(), t * hidden);
 
   rms_norm(x_.data(), h_.data(), t, hidden, hidden, lw.post_norm.data(), eps);
-  linear(h_.data(), t, hidden, lw.gate_proj.data(), inter, nullptr, &gate_up_[0], 2 * inter);
-  linear(h_.data(), t, hidden, lw.up_proj.data(), inter, nullptr, &gate_up_[inter], 2 * inter);
+  linear(h_.data(), t, hidden, lw.gate_proj.data(), inter, nullptr, &gate_up_[0], 2 * inter, &pool_);
+  linear(h_.data(), t, hidden, lw.up_proj.data(), inter, nullptr, &gate_up_[inter], 2 * inter, &pool_);
   silu_mul(gate_up_.data(), t, inter, act_.data());
-  linear(act_.data(), t, inter, lw.down_proj.data(), hidden, nullptr, h_.data());
+  linear(act_.data(), t, inter, lw.down_proj.data(), hidden, nullptr, h_.data(), 0, &pool_);
   add_inplace(x_.data(), h_.data(), t * hidden);
 }
 
@@ -286,7 +301,7 @@ void CpuExecutor::compute_logits(const StepRequest& request) {
   }
   rms_norm(last_.data(), last_.data(), n, hidden, hidden, weights_.final_norm.data(),
            static_cast<float>(c.rms_norm_eps));
-  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head.data(), c.vocab_size, nullptr, logits_.data());
+  if (n > 0) linear(last_.data(), n, hidden, weights_.lm_head.data(), c.vocab_size, nullptr, logits_.data(), 0, &pool_);
 }
 
 StepResult CpuExecutor::step(const StepRequest& request) {

@@ -43,7 +43,7 @@ class CpuExecutor final : public Executor {
   int32_t num_blocks_ = 0;
   int64_t max_model_len_ = 0;
   int64_t block_elems_ = 0;  // floats of K (or V) of one layer of one block
-  std::unique_ptr<float[]> cache_;  // [layer][block][K | V][block_size][kv_heads][head_dim]
+  std::unique_ptr<float[]> cache_;  // [layer][block][K | V], each block as paged_attention.h lays it out
   int threads_ = 1;
   ThreadPool pool_;
   Sampler sampler_;
@@ -52,8 +52,16 @@ class CpuExecutor final : public Executor {
   int64_t num_tokens_ = 0;
   std::vector<int64_t> seq_begin_;   // first row of each sequence in the step's token matrix
   std::vector<int64_t> positions_;
-  std::vector<float> x_, h_, qkv_, attn_, gate_up_, act_, cos_, sin_, scores_, last_, logits_;
-  std::vector<std::pair<int32_t, int32_t>> units_;  // (sequence, head) attention work items
+  std::vector<float> x_, h_, qkv_, attn_, gate_up_, act_, cos_, sin_, last_, logits_;
+  // Attention work items: a tile of one sequence's tokens, for the query heads of one KV head.
+  struct AttentionUnit {
+    int32_t seq = 0;
+    int32_t kv_head = 0;
+    int32_t token_begin = 0, token_end = 0;
+  };
+  std::vector<AttentionUnit> units_;
+  std::vector<float> scratch_;  // per thread: scratch_floats_ each
+  size_t scratch_floats_ = 0;
 };
 
 }  // namespace dynamo::cpu

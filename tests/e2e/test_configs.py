@@ -1,0 +1,54 @@
+# Every example in configs/ loads: its keys are flags of `serve`, its values convert, and its pools
+# are consistent (serve --check-config; GPU existence is checked only at real start-up).
+import glob
+import os
+import subprocess
+
+import pytest
+
+BIN = os.environ.get("DYNAMO_SERVE_BIN", "build/dynamo-serve")
+ROOT = os.environ.get("DYNAMO_SOURCE_DIR", ".")
+CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.toml")))
+
+
+def check(*args):
+    return subprocess.run([BIN, "serve", *args, "--check-config"], capture_output=True, text=True, timeout=60)
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 4
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_config_loads(path):
+    p = check("--config", path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("config OK"), p.stdout
+
+
+def test_disagg_4p4d_plan():
+    p = check("--config", os.path.join(ROOT, "configs", "disagg-4p4d.toml"))
+    assert "prefill-3=cuda:3" in p.stdout and "decode-0=cuda:4" in p.stdout and "decode-3=cuda:7" in p.stdout
+
+
+def test_command_line_wins_over_the_file(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('model = "m"\ndevice = "cpu"\nworkers = 2\n')
+    assert "2 worker(s)" in check("--config", str(cfg)).stdout
+    assert "3 worker(s)" in check("--config", str(cfg), "--workers", "3").stdout
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('model = "m"\nbogus = 1\n', "key 'bogus' is not a flag of 'serve'"),
+    ('model = "m"\nport = "abc"\n', "key 'port'"),
+    ('model = "m"\nprefill-gpus = "0-1"\ndecode-gpus = "1-2"\n', "in both --prefill-gpus and --decode-gpus"),
+    ('model = "m"\n[serve]\nport = 1\n', "key 'serve' is not a flag"),
+])
+def test_bad_config_names_key_and_file(tmp_path, text, needle):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    p = check("--config", str(cfg))
+    assert p.returncode != 0
+    assert needle in p.stderr, p.stderr
+    if "key" in needle or "tables" in needle:
+        assert str(cfg) in p.stderr, p.stderr
