@@ -22,6 +22,8 @@ const Value* DictData::find(std::string_view key) const {
   return nullptr;
 }
 
+size_t DictData::size() const { return items_.size(); }
+
 void DictData::set(std::string key, Value value) {
   if (!index_.empty()) {
     auto it = index_.find(key);

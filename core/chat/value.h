@@ -35,7 +35,7 @@ class DictData {
   void append_new(std::string key, Value value);  // caller guarantees the key is not present yet
   void clear();
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
-  size_t size() const { return items_.size(); }
+  size_t size() const;  // out of line: Value is still incomplete here (clang + libstdc++ reject it)
   int depth = 1;  // nesting depth (see ListData::depth), set when wrapped in a Value
 
  private:

@@ -112,11 +112,16 @@ ModelConfig gguf_model_config(const GgufFile& g) {
       }
     }
   }
+  check_model_config(c, file);
   return c;
 }
 
 Model load_gguf_model(const std::filesystem::path& path, bool weights) {
-  auto g = GgufFile::open(path);
+  return load_gguf_model(GgufFile::open(path), weights);
+}
+
+Model load_gguf_model(std::shared_ptr<const GgufFile> g, bool weights) {
+  const std::filesystem::path& path = g->path();
   Model m;
   m.path = path;
   m.config = gguf_model_config(*g);

@@ -12,5 +12,6 @@ ModelConfig gguf_model_config(const GgufFile& gguf);
 
 // weights: false for --load-format dummy (config only).
 Model load_gguf_model(const std::filesystem::path& path, bool weights);
+Model load_gguf_model(std::shared_ptr<const GgufFile> gguf, bool weights);  // an opened or parsed file
 
 }  // namespace dynamo

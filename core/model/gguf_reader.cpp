@@ -152,11 +152,19 @@ const char* ggml_type_name(GgmlType t) {
 }
 
 std::shared_ptr<const GgufFile> GgufFile::open(const std::filesystem::path& path) {
+  return from_mapping(MappedFile::open(path));
+}
+
+std::shared_ptr<const GgufFile> GgufFile::parse(std::string_view bytes, const std::string& label) {
+  return from_mapping(MappedFile::from_bytes(bytes, label));
+}
+
+std::shared_ptr<const GgufFile> GgufFile::from_mapping(std::shared_ptr<const MappedFile> file) {
   auto g = std::shared_ptr<GgufFile>(new GgufFile());
-  g->file_ = MappedFile::open(path);
+  g->file_ = std::move(file);
   const std::byte* base = g->file_->data();
   const size_t size = g->file_->size();
-  Cursor c(base, size, path.string());
+  Cursor c(base, size, g->file_->path().string());
   c.need(4, "the magic");
   if (std::memcmp(base, "GGUF", 4) != 0) c.fail("bad magic (not a GGUF file)");
   c.read<uint32_t>();

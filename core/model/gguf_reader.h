@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/util/mapped_file.h"
@@ -51,6 +52,8 @@ class GgufFile {
  public:
   // Throws ModelError naming the file and what is wrong.
   static std::shared_ptr<const GgufFile> open(const std::filesystem::path& path);
+  // The same parse over bytes in memory (copied); `label` names the source in errors. For fuzzers and tests.
+  static std::shared_ptr<const GgufFile> parse(std::string_view bytes, const std::string& label);
 
   bool has(const std::string& key) const { return kv_.count(key) != 0; }
   const GgufValue* find(const std::string& key) const;
@@ -70,6 +73,7 @@ class GgufFile {
   uint32_t version() const { return version_; }
 
  private:
+  static std::shared_ptr<const GgufFile> from_mapping(std::shared_ptr<const MappedFile> file);
   std::shared_ptr<const MappedFile> file_;
   uint32_t version_ = 0;
   std::map<std::string, GgufValue> kv_;

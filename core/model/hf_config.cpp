@@ -128,7 +128,11 @@ RopeScaling rope_scaling_of(const JsonFile& f) {
     rs.factor = num("factor", 8.0);
     rs.low_freq_factor = num("low_freq_factor", 1.0);
     rs.high_freq_factor = num("high_freq_factor", 4.0);
-    rs.original_max_position_embeddings = static_cast<int64_t>(num("original_max_position_embeddings", 8192));
+    const double orig = num("original_max_position_embeddings", 8192);
+    if (!(orig >= 1 && orig <= 1e12)) {  // also keeps the cast defined
+      throw ModelError(f.path().string() + ": rope_scaling.original_max_position_embeddings must be a positive integer");
+    }
+    rs.original_max_position_embeddings = static_cast<int64_t>(orig);
   } else if (type == "linear") {
     rs.type = RopeScalingType::Linear;
     rs.factor = num("factor", 1.0);
@@ -165,6 +169,9 @@ ModelConfig parse_hf_config(const fs::path& config_json) {
   }
   c.head_dim = f.integer("head_dim", c.hidden_size / c.num_heads);
   const double partial = f.number("partial_rotary_factor", 1.0);
+  if (!(partial > 0 && partial <= 1)) {  // also keeps the cast below defined
+    throw ModelError(config_json.string() + ": partial_rotary_factor must lie in (0, 1]");
+  }
   c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * partial);
   if (c.rotary_dim <= 0 || c.rotary_dim % 2 != 0 || c.rotary_dim > c.head_dim) {
     throw ModelError(config_json.string() + ": partial_rotary_factor gives rotary dim " +
@@ -193,6 +200,7 @@ ModelConfig parse_hf_config(const fs::path& config_json) {
   if (c.hidden_size == 0 || c.num_layers == 0 || c.vocab_size == 0 || c.head_dim == 0) {
     throw ModelError(config_json.string() + ": hidden_size, num_hidden_layers, vocab_size and head_dim must be > 0");
   }
+  check_model_config(c, config_json.string());
   return c;
 }
 

@@ -48,6 +48,11 @@ struct ModelConfig {
 // the file and the key on a missing or bad value, or on an unsupported architecture.
 ModelConfig parse_hf_config(const std::filesystem::path& config_json);
 
+// Checks every size against plausible bounds (so products such as num_heads * head_dim and the weight
+// list cannot overflow or exhaust memory) and the rotary/norm numbers for sanity. Throws ModelError that
+// names `source`, the field and its range. Both parsers call it; a file is untrusted input.
+void check_model_config(const ModelConfig& c, const std::string& source);
+
 std::string describe(const ModelConfig& c);  // one line for logs
 
 }  // namespace dynamo

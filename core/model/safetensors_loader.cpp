@@ -24,10 +24,8 @@ DType parse_dtype(std::string_view s, const fs::path& file, std::string_view nam
                    ", expected BF16, F16 or F32");
 }
 
-}  // namespace
-
-void read_safetensors_file(const fs::path& file, WeightStore& store) {
-  auto mapped = MappedFile::open(file);
+void read_safetensors_mapping(const std::shared_ptr<const MappedFile>& mapped, WeightStore& store) {
+  const fs::path& file = mapped->path();
   const std::string where = file.string();
   if (mapped->size() < 8) throw ModelError(where + ": truncated safetensors file (no header length)");
   uint64_t header_len;
@@ -71,15 +69,27 @@ void read_safetensors_file(const fs::path& file, WeightStore& store) {
       throw ModelError(where + ": tensor '" + std::string(key) + "' data_offsets lie outside the file (" +
                        std::to_string(data_len) + " data bytes; truncated file?)");
     }
-    if (end - begin != numel * dtype_size(v.dtype)) {
+    // Compare in elements first: numel * dtype size can wrap around 2^64 (a 2^62-element F32 tensor
+    // would otherwise "fit" in 0 bytes; found by the fuzzer).
+    if (numel > (end - begin) / dtype_size(v.dtype) || end - begin != numel * dtype_size(v.dtype)) {
       throw ModelError(where + ": tensor '" + std::string(key) + "' holds " + std::to_string(end - begin) +
-                       " bytes, expected " + std::to_string(numel * dtype_size(v.dtype)) + " for shape " +
-                       shape_string(v.shape));
+                       " bytes, expected " + std::to_string(numel) + " x " + std::to_string(dtype_size(v.dtype)) +
+                       " for shape " + shape_string(v.shape));
     }
     v.data = data_start + begin;
     v.nbytes = end - begin;
     store.add(std::string(key), std::move(v), mapped);
   }
+}
+
+}  // namespace
+
+void read_safetensors_file(const fs::path& file, WeightStore& store) {
+  read_safetensors_mapping(MappedFile::open(file), store);
+}
+
+void read_safetensors_bytes(std::string_view bytes, const std::string& label, WeightStore& store) {
+  read_safetensors_mapping(MappedFile::from_bytes(bytes, label), store);
 }
 
 std::shared_ptr<WeightStore> load_safetensors_folder(const fs::path& folder) {

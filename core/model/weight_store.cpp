@@ -34,14 +34,21 @@ std::vector<float> WeightStore::to_f32(const std::string& name,
   }
   const int64_t n = t.numel();
   std::vector<float> out(static_cast<size_t>(n));
-  const auto* u16 = reinterpret_cast<const uint16_t*>(t.data);
+  // safetensors data offsets need not be aligned (found by the fuzzer): load 16-bit values by memcpy.
+  auto u16 = [&](int64_t i) {
+    uint16_t v;
+    std::memcpy(&v, t.data + 2 * i, 2);
+    return v;
+  };
   switch (t.dtype) {
-    case DType::F32: std::memcpy(out.data(), t.data, static_cast<size_t>(n) * 4); break;
+    case DType::F32:
+      if (n > 0) std::memcpy(out.data(), t.data, static_cast<size_t>(n) * 4);  // empty: both may be null
+      break;
     case DType::BF16:
-      for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(u16[i]);
+      for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(u16(i));
       break;
     case DType::F16:
-      for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(u16[i]);
+      for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(u16(i));
       break;
   }
   return out;

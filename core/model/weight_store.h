@@ -16,7 +16,7 @@ namespace dynamo {
 struct TensorView {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const std::byte* data = nullptr;
+  const std::byte* data = nullptr;  // may be unaligned (safetensors offsets are arbitrary): copy, never cast
   size_t nbytes = 0;
   std::string source;  // file the tensor came from, for error messages
 

@@ -1,4 +1,4 @@
-// mmap-based read-only file mapping.
+// mmap-based read-only file mapping, or an owned copy of an in-memory buffer.
 #include "core/util/mapped_file.h"
 
 #include <fcntl.h>
@@ -38,8 +38,19 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
   return f;
 }
 
+std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::string_view bytes, const std::filesystem::path& label) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->path_ = label;
+  f->size_ = bytes.size();
+  // Exactly bytes.size() bytes so that AddressSanitizer flags any read past the end.
+  f->owned_.reset(new std::byte[bytes.size() == 0 ? 1 : bytes.size()]);
+  if (!bytes.empty()) std::memcpy(f->owned_.get(), bytes.data(), bytes.size());
+  f->data_ = bytes.empty() ? nullptr : f->owned_.get();
+  return f;
+}
+
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (data_ != nullptr && !owned_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 }  // namespace dynamo
