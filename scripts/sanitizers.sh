@@ -15,6 +15,7 @@ JOBS=${JOBS:-2}
 ASAN_DIR=${ASAN_BUILD_DIR:-build-asan}
 TSAN_DIR=${TSAN_BUILD_DIR:-build-tsan}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)}  # relative paths, so clones share cache hits
 # -O1 and line tables only: fast to compile, fast enough to run, stacks still name file:line.
 SAN_CMAKE=(-G Ninja -DDYNAMO_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" "-DCMAKE_C_FLAGS_DEBUG=-O1 -g1")
 SUPP="$ROOT/tests/sanitizers"
