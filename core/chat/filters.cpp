@@ -82,26 +82,6 @@ std::string jinja_title(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-  CallArgs none;
-  Value m;
-  std::vector<std::string> out;
-  std::u32string u = py::decode_utf8(s), cur;
-  for (size_t i = 0; i < u.size(); ++i) {
-    char32_t c = u[i];
-    bool br = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E) || c == 0x85 ||
-              c == 0x2028 || c == 0x2029;
-    if (!br) {
-      cur.push_back(c);
-      continue;
-    }
-    if (c == '\r' && i + 1 < u.size() && u[i + 1] == '\n') ++i;
-    out.push_back(py::encode_utf8(cur));
-    cur.clear();
-  }
-  if (!cur.empty()) out.push_back(py::encode_utf8(cur));
-  return out;
-}
 
 Value filter_indent(const Value& v, const CallArgs& a) {
   if (v.is_undefined()) undefined_error(v);
@@ -110,7 +90,7 @@ Value filter_indent(const Value& v, const CallArgs& a) {
   bool first = arg(a, 1, "first", Value::boolean(false)).truthy();
   bool blank = arg(a, 2, "blank", Value::boolean(false)).truthy();
   std::string ind = width.is_string() ? width.str() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
-  std::vector<std::string> lines = split_lines(v.to_str() + "\n");
+  std::vector<std::string> lines = py::splitlines(v.to_str() + "\n");
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + ind : "") + lines[i];

@@ -146,24 +146,7 @@ Value str_method(const std::string& name, const Value& self, CallArgs& a) {
     }
     return Value::string(std::move(out));
   }
-  if (name == "splitlines") {
-    std::vector<std::string> parts;
-    std::u32string u = py::decode_utf8(s), cur;
-    for (size_t i = 0; i < u.size(); ++i) {
-      char32_t c = u[i];
-      bool br = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E) || c == 0x85 ||
-                c == 0x2028 || c == 0x2029;
-      if (!br) {
-        cur.push_back(c);
-        continue;
-      }
-      if (c == '\r' && i + 1 < u.size() && u[i + 1] == '\n') ++i;
-      parts.push_back(py::encode_utf8(cur));
-      cur.clear();
-    }
-    if (!cur.empty()) parts.push_back(py::encode_utf8(cur));
-    return strings_to_list(parts);
-  }
+  if (name == "splitlines") return strings_to_list(py::splitlines(s));
   if (name == "removeprefix" || name == "removesuffix") {
     const std::string& p = str_arg(a, 0, "prefix", name.c_str());
     bool pre = name == "removeprefix";

@@ -264,4 +264,23 @@ std::string string_repr(std::string_view s) {
   return out;
 }
 
+std::vector<std::string> splitlines(const std::string& s) {
+  std::vector<std::string> out;
+  std::u32string u = decode_utf8(s), cur;
+  for (size_t i = 0; i < u.size(); ++i) {
+    char32_t c = u[i];
+    bool br = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E) || c == 0x85 ||
+              c == 0x2028 || c == 0x2029;
+    if (!br) {
+      cur.push_back(c);
+      continue;
+    }
+    if (c == '\r' && i + 1 < u.size() && u[i + 1] == '\n') ++i;
+    out.push_back(encode_utf8(cur));
+    cur.clear();
+  }
+  if (!cur.empty()) out.push_back(encode_utf8(cur));
+  return out;
+}
+
 }  // namespace dynamo::chat::py

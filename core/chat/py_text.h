@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dynamo::chat::py {
 
@@ -33,5 +34,8 @@ std::string title(std::string_view s);       // str.title (Python's, not jinja's
 std::string float_repr(double d);
 // repr(str): quotes chosen like CPython, non-printable characters escaped.
 std::string string_repr(std::string_view s);
+
+// Python str.splitlines(): splits at every line boundary Python knows, keeps no ends.
+std::vector<std::string> splitlines(const std::string& s);
 
 }  // namespace dynamo::chat::py

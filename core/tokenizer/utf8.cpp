@@ -5,25 +5,35 @@
 
 namespace dynamo::utf8 {
 
+// Continuation bytes a lead byte needs, and the allowed range of the first one (Unicode table 3-7);
+// need == 0 for a byte that cannot start a multi-byte sequence.
+struct LeadByte {
+  size_t need = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+};
+
+static LeadByte lead_byte(unsigned char c) {
+  LeadByte l;
+  if (c >= 0xC2 && c <= 0xDF) {
+    l.need = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    l.need = 2;
+    if (c == 0xE0) l.lo = 0xA0;
+    if (c == 0xED) l.hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    l.need = 3;
+    if (c == 0xF0) l.lo = 0x90;
+    if (c == 0xF4) l.hi = 0x8F;
+  }
+  return l;
+}
+
 size_t valid_sequence_length(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
   if (c < 0x80) return 1;
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
+  const auto [need, lo, hi] = lead_byte(c);
+  if (need == 0) return 0;
   if (i + need >= s.size()) return 0;
   if (b(i + 1) < lo || b(i + 1) > hi) return 0;
   for (size_t k = 2; k <= need; ++k)
@@ -35,21 +45,8 @@ size_t valid_sequence_length(std::string_view s, size_t i) {
 static size_t maximal_subpart(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 1;
-  }
+  const auto [need, lo, hi] = lead_byte(c);
+  if (need == 0) return 1;
   size_t k = 1;
   if (i + k < s.size() && b(i + k) >= lo && b(i + k) <= hi) {
     ++k;
