@@ -119,4 +119,10 @@ std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap
   return "";
 }
 
+std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v) {
+  std::vector<DriverSeq*> p;
+  for (auto& s : v) p.push_back(&s);
+  return p;
+}
+
 }  // namespace dynamo::gpu::test

@@ -41,4 +41,7 @@ void generate(Executor& ex, std::vector<DriverSeq*> seqs, int steps, bool batche
 // floating-point tie). Returns "" when they agree that way, else a description of the first difference.
 std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap);
 
+// Pointers to every element, for the functions above.
+std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v);
+
 }  // namespace dynamo::gpu::test

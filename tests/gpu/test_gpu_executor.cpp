@@ -49,12 +49,6 @@ std::vector<DriverSeq> make_seqs(std::mt19937_64& rng, int n, int vocab, std::ve
   return seqs;
 }
 
-std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v) {
-  std::vector<DriverSeq*> p;
-  for (auto& s : v) p.push_back(&s);
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE("cuda executor: greedy tokens equal alone and batched, for 64 steps") {

@@ -26,12 +26,6 @@ std::vector<DriverSeq> prompts(std::mt19937_64& rng, std::vector<int> lens) {
   return seqs;
 }
 
-std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v) {
-  std::vector<DriverSeq*> p;
-  for (auto& s : v) p.push_back(&s);
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE("cuda executor vs CPU executor: prefill logits and 64 greedy steps, alone and batched") {
