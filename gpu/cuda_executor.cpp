@@ -4,6 +4,7 @@
 #include "gpu/cuda_executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -77,10 +78,17 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options)
   CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   layer_events_.resize(config_.num_layers);
   for (auto& e : layer_events_) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) CUDA_CHECK(cudaEventCreate(e));
   linear_ = std::make_unique<Linear>(stream_);
   // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
   if (const char* e = std::getenv("DYNAMO_DECODE_WAVES")) decode_waves_ = std::clamp(std::atoi(e), 1, kMaxDecodeWaves);
   if (const char* e = std::getenv("DYNAMO_DECODE_UNROLL")) decode_unroll_ = std::atoi(e) >= 4 ? 4 : 1;
+  if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {
+    const std::string point = e;
+    if (point != "store" && point != "attention")
+      throw ConfigError("DYNAMO_KV_SEND_AFTER must be store or attention, not '" + point + "'");
+    send_after_attention_ = point == "attention";
+  }
   load_device_weights(model, weights_, stream_);
   const std::vector<float> inv_freq = rope_inv_freq(config_);
   CUDA_CHECK(cudaMalloc(&inv_freq_, inv_freq.size() * sizeof(float)));
@@ -102,6 +110,7 @@ CudaExecutor::~CudaExecutor() {
   if (inv_freq_) cudaFree(inv_freq_);
   linear_.reset();
   for (auto& e : layer_events_) cudaEventDestroy(e);
+  for (cudaEvent_t e : {send_begin_, send_compute_end_, send_copy_end_}) cudaEventDestroy(e);
   cudaStreamDestroy(copy_stream_);
   cudaStreamDestroy(stream_);
 }
@@ -262,10 +271,22 @@ StepResult CudaExecutor::step(const StepRequest& request) {
   if (graph) {
     run_decode_graph(meta, padded);
   } else {
+    const auto host_begin = std::chrono::steady_clock::now();
+    if (sends) CUDA_CHECK(cudaEventRecord(send_begin_, stream_));
     forward(meta, decode, false, sends ? &request : nullptr);
+    if (sends) {
+      send_timing_.host_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_begin).count();
+      CUDA_CHECK(cudaEventRecord(send_compute_end_, stream_));
+      CUDA_CHECK(cudaEventRecord(send_copy_end_, copy_stream_));
+    }
   }
   sample(request, graph, result);
-  if (sends) CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+  if (sends) {
+    CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+    CUDA_CHECK(cudaEventElapsedTime(&send_timing_.forward_ms, send_begin_, send_compute_end_));
+    CUDA_CHECK(cudaEventElapsedTime(&send_timing_.tail_ms, send_compute_end_, send_copy_end_));
+  }
   return result;
 }
 

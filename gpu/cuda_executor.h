@@ -38,6 +38,14 @@ class CudaExecutor final : public Executor {
   // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
   // padded batch size, without host work; -1 when none is captured.
   double time_decode_graph(int bucket, int reps);
+  // Benchmarks: of the last step that sent KV, the GPU time of its forward pass (compute stream) and
+  // how long the copy stream ran on after the forward had finished (the part of the transfer that
+  // did not overlap compute). Negative when unknown.
+  struct SendTiming {
+    float forward_ms = -1, tail_ms = -1;
+    double host_ms = -1;  // host time spent enqueuing the forward pass and its copies
+  };
+  SendTiming last_send_timing() const { return send_timing_; }
 
  private:
   struct Meta;  // host-side layout of one step's metadata
@@ -67,6 +75,12 @@ class CudaExecutor final : public Executor {
   cudaStream_t stream_ = nullptr;
   cudaStream_t copy_stream_ = nullptr;
   std::vector<cudaEvent_t> layer_events_;
+  cudaEvent_t send_begin_ = nullptr, send_compute_end_ = nullptr, send_copy_end_ = nullptr;  // timed
+  SendTiming send_timing_;
+  // Where a layer's KV send starts (DYNAMO_KV_SEND_AFTER, measured in docs/PERFORMANCE.md): right
+  // after the layer stored its K/V, or after the layer's attention, so that the copy overlaps the
+  // compute-bound projections rather than the attention kernel that reads the same memory.
+  bool send_after_attention_ = false;
   std::unique_ptr<Linear> linear_;
   DeviceWeights weights_;
   float* inv_freq_ = nullptr;

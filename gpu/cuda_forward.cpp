@@ -78,7 +78,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     }
     rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
                    int(c.rotary_dim), stream_);
-    if (sends) send_layer(*sends, l);
+    if (sends && !send_after_attention_) send_layer(*sends, l);
     if (decode) {
       dp.k_cache = k_cache(l);
       dp.v_cache = v_cache(l);
@@ -88,6 +88,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       pp.v_cache = v_cache(l);
       attention_prefill(pp, stream_);
     }
+    if (sends && send_after_attention_) send_layer(*sends, l);
     linear_->forward(attn_, w.o, proj_, T, qd, H);
     add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
     if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
