@@ -1,12 +1,13 @@
 // Decode attention kernels. Split kernel: one block per (sequence, kv head, split); threads own 8 dims
 // of one key at a time (16-byte loads), chunks of keys go through an online softmax in shared memory.
-// Combine kernel: merges the splits' (max, sum, acc) into the bf16 output.
+// Combine kernel: merges the splits' (max, sum, acc) into the bf16 output. Both launched with PDL.
 #include <stdexcept>
 #include <string>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/attention_decode.cuh"
 #include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/pdl.cuh"
 
 namespace dynamo::gpu {
 namespace {
@@ -26,6 +27,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
   __shared__ float sRed[kWarps][MAXG][D];
 
   const int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  pdl_wait();
+  pdl_trigger();
   const int G = p.num_heads / p.num_kv_heads;
   const int ctx = p.ctx_len[s];
   const int per = (ctx + p.num_splits - 1) / p.num_splits;
@@ -178,6 +181,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
 
 __global__ void attention_decode_combine_kernel(const AttentionDecodeParams p) {
   const int s = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
+  pdl_wait();
+  pdl_trigger();
   const int64_t base = (int64_t(s) * p.num_heads + h) * p.num_splits;
   float m = -INFINITY;
   for (int i = 0; i < p.num_splits; ++i) m = fmaxf(m, p.part_ml[(base + i) * 2]);
@@ -198,11 +203,11 @@ template <int D, int MAXG>
 void launch(const AttentionDecodeParams& p, cudaStream_t stream) {
   const dim3 grid(p.num_seqs, p.num_kv_heads, p.num_splits);
   if (p.unroll >= 4)
-    attention_decode_split_kernel<D, MAXG, 4><<<grid, kThreads, 0, stream>>>(p);
+    launch_pdl(attention_decode_split_kernel<D, MAXG, 4>, grid, kThreads, 0, stream, p);
   else
-    attention_decode_split_kernel<D, MAXG, 1><<<grid, kThreads, 0, stream>>>(p);
+    launch_pdl(attention_decode_split_kernel<D, MAXG, 1>, grid, kThreads, 0, stream, p);
   CUDA_CHECK_LAUNCH();
-  attention_decode_combine_kernel<<<dim3(p.num_seqs, p.num_heads), D, 0, stream>>>(p);
+  launch_pdl(attention_decode_combine_kernel, dim3(p.num_seqs, p.num_heads), D, 0, stream, p);
   CUDA_CHECK_LAUNCH();
 }
 

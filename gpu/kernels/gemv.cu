@@ -1,10 +1,12 @@
 // Skinny-product kernels: one warp per output column n (a row of W), 16-byte loads, four loads in
-// flight per lane, x read through the read-only cache (it is small and shared by every warp).
+// flight per lane, x read through the read-only cache (it is small and shared by every warp). Launched
+// with PDL: the start of each weight row is prefetched into L2 while the previous kernel drains.
 #include <stdexcept>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/device_utils.cuh"
 #include "gpu/kernels/gemv.cuh"
+#include "gpu/kernels/pdl.cuh"
 
 namespace dynamo::gpu {
 namespace {
@@ -14,6 +16,17 @@ constexpr int kUnroll = 4;
 
 __device__ __forceinline__ void store_out(bf16* y, float v) { *y = __float2bfloat16(v); }
 __device__ __forceinline__ void store_out(float* y, float v) { *y = v; }
+
+// Before pdl_wait: pull the first 8 KiB of a weight row (the weights are no kernel's output) into L2.
+__device__ __forceinline__ void prefetch_row(const bf16* row, int in, int lane) {
+  const char* b = reinterpret_cast<const char*>(row);
+  const int bytes = in * 2;
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int off = (lane + 32 * i) * 128;
+    if (off < bytes) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(b + off));
+  }
+}
 
 __device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
@@ -29,6 +42,9 @@ template <int M, typename Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
+  if (n < out) prefetch_row(w + size_t(n) * in, in, lane);
+  pdl_wait();
+  pdl_trigger();
   if (n >= out) return;
   const uint4* wr = reinterpret_cast<const uint4*>(w + size_t(n) * in);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
@@ -79,6 +95,12 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x,
                                                                   int inter) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
+  if (n < inter) {
+    prefetch_row(w + size_t(n) * in, in, lane);
+    prefetch_row(w + size_t(inter + n) * in, in, lane);
+  }
+  pdl_wait();
+  pdl_trigger();
   if (n >= inter) return;
   const uint4* wg = reinterpret_cast<const uint4*>(w + size_t(n) * in);
   const uint4* wu = reinterpret_cast<const uint4*>(w + size_t(inter + n) * in);
@@ -121,14 +143,14 @@ template <typename Out>
 void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cudaStream_t stream) {
   const dim3 grid((out + kWarps - 1) / kWarps), block(kWarps * 32);
   switch (rows) {
-    case 1: gemv_kernel<1, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 2: gemv_kernel<2, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 3: gemv_kernel<3, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 4: gemv_kernel<4, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 5: gemv_kernel<5, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 6: gemv_kernel<6, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 7: gemv_kernel<7, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
-    case 8: gemv_kernel<8, Out><<<grid, block, 0, stream>>>(x, w, y, in, out); break;
+    case 1: launch_pdl(gemv_kernel<1, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 2: launch_pdl(gemv_kernel<2, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 3: launch_pdl(gemv_kernel<3, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 4: launch_pdl(gemv_kernel<4, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 5: launch_pdl(gemv_kernel<5, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 6: launch_pdl(gemv_kernel<6, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 7: launch_pdl(gemv_kernel<7, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 8: launch_pdl(gemv_kernel<8, Out>, grid, block, 0, stream, x, w, y, in, out); break;
     default: return;
   }
   CUDA_CHECK_LAUNCH();
@@ -147,8 +169,8 @@ void gemv_f32(const bf16* x, const bf16* w, float* y, int rows, int in, int out,
 void gemv_swiglu(const bf16* x, const bf16* gate_up, bf16* y, int rows, int in, int inter, cudaStream_t stream) {
   const dim3 grid((inter + kWarps - 1) / kWarps), block(kWarps * 32);
   switch (rows) {
-    case 1: gemv_swiglu_kernel<1><<<grid, block, 0, stream>>>(x, gate_up, y, in, inter); break;
-    case 2: gemv_swiglu_kernel<2><<<grid, block, 0, stream>>>(x, gate_up, y, in, inter); break;
+    case 1: launch_pdl(gemv_swiglu_kernel<1>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
+    case 2: launch_pdl(gemv_swiglu_kernel<2>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
     default: throw std::invalid_argument("gemv_swiglu: 1 or 2 rows");
   }
   CUDA_CHECK_LAUNCH();

@@ -1,6 +1,8 @@
-// Fused residual-add + RMSNorm kernel: one block per row, 16-byte accesses, fp32 sums.
+// Fused residual-add + RMSNorm kernel: one block per row, 16-byte accesses, fp32 sums; launched with
+// PDL (gpu/kernels/pdl.cuh).
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/pdl.cuh"
 #include "gpu/kernels/rms_norm.cuh"
 
 namespace dynamo::gpu {
@@ -11,6 +13,8 @@ constexpr int kThreads = 256;
 __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight, bf16* out, int hidden,
                                     float eps) {
   const int64_t base = int64_t(blockIdx.x) * hidden;
+  pdl_wait();
+  pdl_trigger();
   float sumsq = 0.f;
   for (int i = threadIdx.x * 8; i < hidden; i += kThreads * 8) {
     float r[8];
@@ -49,7 +53,7 @@ __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* w
 void add_rms_norm(bf16* residual, const bf16* x, const bf16* weight, bf16* out, int rows, int hidden, float eps,
                   cudaStream_t stream) {
   if (rows == 0) return;
-  add_rms_norm_kernel<<<rows, kThreads, 0, stream>>>(residual, x, weight, out, hidden, eps);
+  launch_pdl(add_rms_norm_kernel, rows, kThreads, 0, stream, residual, x, weight, out, hidden, eps);
   CUDA_CHECK_LAUNCH();
 }
 
