@@ -1,6 +1,6 @@
 // Skinny-product kernels: one warp per output column n (a row of W), 16-byte loads, four loads in
 // flight per lane, x read through the read-only cache (it is small and shared by every warp). Launched
-// with PDL: the start of each weight row is prefetched into L2 while the previous kernel drains.
+// with PDL: each warp's first weight loads are issued before pdl_wait, while the previous kernel drains.
 #include <stdexcept>
 
 #include "gpu/cuda_check.h"
@@ -17,17 +17,6 @@ constexpr int kUnroll = 4;
 __device__ __forceinline__ void store_out(bf16* y, float v) { *y = __float2bfloat16(v); }
 __device__ __forceinline__ void store_out(float* y, float v) { *y = v; }
 
-// Before pdl_wait: pull the first 8 KiB of a weight row (the weights are no kernel's output) into L2.
-__device__ __forceinline__ void prefetch_row(const bf16* row, int in, int lane) {
-  const char* b = reinterpret_cast<const char*>(row);
-  const int bytes = in * 2;
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const int off = (lane + 32 * i) * 128;
-    if (off < bytes) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(b + off));
-  }
-}
-
 __device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
 #pragma unroll
@@ -42,21 +31,27 @@ template <int M, typename Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
-  if (n < out) prefetch_row(w + size_t(n) * in, in, lane);
+  const uint4* wr = reinterpret_cast<const uint4*>(w + size_t(n) * in);
+  const int vecs = in / 8;
+  // The weights are no kernel's output: the first batch of a row is requested before the wait.
+  uint4 wv[kUnroll];
+  if (n < out && lane + 32 * (kUnroll - 1) < vecs) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) wv[u] = __ldcs(wr + lane + 32 * u);  // streamed once: do not keep in L2
+  }
   pdl_wait();
   pdl_trigger();
   if (n >= out) return;
-  const uint4* wr = reinterpret_cast<const uint4*>(w + size_t(n) * in);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
-  const int vecs = in / 8;
   float acc[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = 0.f;
   int k = lane;
   for (; k + 32 * (kUnroll - 1) < vecs; k += 32 * kUnroll) {
-    uint4 wv[kUnroll];
+    if (k != lane) {
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) wv[u] = __ldcs(wr + k + 32 * u);  // streamed once: do not keep in L2
+      for (int u = 0; u < kUnroll; ++u) wv[u] = __ldcs(wr + k + 32 * u);
+    }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float wf[8];
@@ -95,25 +90,26 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x,
                                                                   int inter) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
-  if (n < inter) {
-    prefetch_row(w + size_t(n) * in, in, lane);
-    prefetch_row(w + size_t(inter + n) * in, in, lane);
-  }
+  const uint4* wg = reinterpret_cast<const uint4*>(w + size_t(n) * in);
+  const uint4* wu = reinterpret_cast<const uint4*>(w + size_t(inter + n) * in);
+  const int vecs = in / 8;
+  // The first iteration's weight loads are issued before the wait (the weights are no kernel's output).
+  uint4 g0 = make_uint4(0, 0, 0, 0), u0 = g0, g1 = g0, u1 = g0;
+  auto load = [&](int k) {
+    g0 = __ldcs(wg + k), u0 = __ldcs(wu + k);
+    if (k + 32 < vecs) g1 = __ldcs(wg + k + 32), u1 = __ldcs(wu + k + 32);
+  };
+  if (n < inter && lane < vecs) load(lane);
   pdl_wait();
   pdl_trigger();
   if (n >= inter) return;
-  const uint4* wg = reinterpret_cast<const uint4*>(w + size_t(n) * in);
-  const uint4* wu = reinterpret_cast<const uint4*>(w + size_t(inter + n) * in);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
-  const int vecs = in / 8;
   float ag[M], au[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) ag[m] = au[m] = 0.f;
   for (int k = lane; k < vecs; k += 64) {
     const bool two = k + 32 < vecs;
-    const uint4 g0 = __ldcs(wg + k), u0 = __ldcs(wu + k);
-    uint4 g1 = make_uint4(0, 0, 0, 0), u1 = g1;
-    if (two) g1 = __ldcs(wg + k + 32), u1 = __ldcs(wu + k + 32);
+    if (k != lane) load(k);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       if (h == 1 && !two) break;
