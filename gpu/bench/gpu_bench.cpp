@@ -239,7 +239,13 @@ int bench(const Args& args) {
   return 0;
 }
 
-// One layer's prefill attention for a prompt of --tokens (causal, no prefix) through each kernel, on
+template <PrefillMmaVariant V>
+void mma_variant(const AttentionPrefillParams& p, cudaStream_t stream) {
+  attention_prefill_mma(p, V, stream);
+}
+
+// One layer's prefill attention for a prompt of --tokens (causal, no prefix) through each kernel and
+// variant, on
 // random q and a randomly paged K/V cache: median of --reps launches timed with events.
 int attention(const Args& args) {
   const int T = std::stoi(args.get("--tokens", "4096")), nq = std::stoi(args.get("--heads", "32"));
@@ -291,8 +297,12 @@ int attention(const Args& args) {
   CUDA_CHECK(cudaEventCreate(&e0));
   CUDA_CHECK(cudaEventCreate(&e1));
   std::printf("prefill attention, one layer: %d tokens, %d q heads, %d kv heads, head_dim %d\n", T, nq, nkv, D);
-  const std::pair<const char*, void (*)(const AttentionPrefillParams&, cudaStream_t)> kernels[] = {
-      {"mma (FlashAttention-2 style)", attention_prefill_mma}, {"wmma (first kernel)", attention_prefill_wmma}};
+  using Fn = void (*)(const AttentionPrefillParams&, cudaStream_t);
+  const std::pair<const char*, Fn> kernels[] = {
+      {"mma 16 rows x 1 head", mma_variant<PrefillMmaVariant::Rows16Heads1>},
+      {"mma 16 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows16Heads2>},
+      {"mma 32 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows32Heads2>},
+      {"wmma (first kernel)", attention_prefill_wmma}};
   for (const auto& [name, fn] : kernels) {
     std::vector<double> t;
     for (int i = 0; i < reps + 3; ++i) {

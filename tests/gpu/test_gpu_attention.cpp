@@ -90,11 +90,20 @@ struct PagedCase {
 
 using PrefillFn = void (*)(const AttentionPrefillParams&, cudaStream_t);
 
+template <PrefillMmaVariant V>
+void mma_variant(const AttentionPrefillParams& p, cudaStream_t stream) {
+  attention_prefill_mma(p, V, stream);
+}
+
 struct PrefillKernel {
   const char* name;
   PrefillFn fn;
 };
-const PrefillKernel kPrefillKernels[] = {{"mma", attention_prefill_mma}, {"wmma", attention_prefill_wmma}};
+const PrefillKernel kPrefillKernels[] = {
+    {"mma 16 rows x 1 head", mma_variant<PrefillMmaVariant::Rows16Heads1>},
+    {"mma 16 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows16Heads2>},
+    {"mma 32 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows32Heads2>},
+    {"wmma", attention_prefill_wmma}};
 
 std::vector<float> run_prefill(const PagedCase& c, PrefillFn fn = attention_prefill) {
   Bf16Buffer dq(c.q.size()), dk(c.k.size()), dv(c.v.size()), dout(c.q.size());
@@ -272,7 +281,7 @@ TEST_CASE("attention_prefill: chunked prefill gives the rows of one full pass") 
   }
 }
 
-TEST_CASE("attention_prefill: the two kernels agree on a long prompt") {
+TEST_CASE("attention_prefill: all kernels agree on a long prompt") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
@@ -282,9 +291,11 @@ TEST_CASE("attention_prefill: the two kernels agree on a long prompt") {
   c.nq = 32;
   c.seqs = {{0, 1000}, {500, 37}};
   c.build(rng);
-  const auto a = run_prefill(c, attention_prefill_mma);
   const auto b = run_prefill(c, attention_prefill_wmma);
-  CHECK(rel_err(a, std::vector<double>(b.begin(), b.end())) < 1e-2);
+  for (const auto& k : kPrefillKernels) {
+    CAPTURE(k.name);
+    CHECK(rel_err(run_prefill(c, k.fn), std::vector<double>(b.begin(), b.end())) < 1e-2);
+  }
 }
 
 TEST_CASE("attention_decode: split-K over the context, batch 1..256, contexts across block boundaries") {
