@@ -17,7 +17,7 @@ enum class PrefillMmaVariant {
 };
 
 // head_dim 64 or 128 (throws otherwise). The two-head variants need an even query-head group and fall
-// back to Rows16Heads1 otherwise. Without a variant: DYNAMO_PREFILL_MMA=0|1|2, default 0.
+// back to Rows16Heads1 otherwise. Without a variant: DYNAMO_PREFILL_MMA=0|1|2, default 2 (fastest).
 void attention_prefill_mma(const AttentionPrefillParams& p, cudaStream_t stream);
 void attention_prefill_mma(const AttentionPrefillParams& p, PrefillMmaVariant variant, cudaStream_t stream);
 
