@@ -2,20 +2,25 @@
 // the Hugging Face comparison (tests/gpu/hf_compare.py).
 //   gpu_bench bench --model DIR [--batches 1,8,32,64,128] [--contexts 1024,4096] [--prefill 4096]
 //   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE
+//   gpu_bench attention [--tokens 4096] [--heads 32] [--kv-heads 8] [--head-dim 128] [--reps 20]
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model/model.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
+#include "gpu/kernels/attention_prefill.cuh"
+#include "gpu/kernels/attention_prefill_mma.cuh"
 #include "gpu/kernels/weight_init.cuh"
 #include "gpu/linear.h"
 
@@ -234,6 +239,92 @@ int bench(const Args& args) {
   return 0;
 }
 
+template <PrefillMmaVariant V>
+void mma_variant(const AttentionPrefillParams& p, cudaStream_t stream) {
+  attention_prefill_mma(p, V, stream);
+}
+
+// One layer's prefill attention for a prompt of --tokens (causal, no prefix) through each kernel and
+// variant, on
+// random q and a randomly paged K/V cache: median of --reps launches timed with events.
+int attention(const Args& args) {
+  const int T = std::stoi(args.get("--tokens", "4096")), nq = std::stoi(args.get("--heads", "32"));
+  const int nkv = std::stoi(args.get("--kv-heads", "8")), D = std::stoi(args.get("--head-dim", "128"));
+  const int reps = std::stoi(args.get("--reps", "20")), bs = 16;
+  CUDA_CHECK(cudaSetDevice(0));
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  const int blocks = (T + bs - 1) / bs;
+  std::vector<int32_t> table(blocks), meta;
+  for (int i = 0; i < blocks; ++i) table[i] = int32_t((size_t(i) * 7919) % blocks);  // scattered blocks
+  meta.insert(meta.end(), table.begin(), table.end());
+  meta.insert(meta.end(), {0, T, 0});  // q_start, q_len, num_cached
+  for (int t = 0; t < T; t += kPrefillTileRows) meta.insert(meta.end(), {0, t});
+  const int num_work = (T + kPrefillTileRows - 1) / kPrefillTileRows;
+  __nv_bfloat16 *q, *out, *kc, *vc;
+  int32_t* dmeta;
+  const size_t q_elems = size_t(T) * nq * D, kv_elems = size_t(blocks) * bs * nkv * D;
+  CUDA_CHECK(cudaMalloc(&q, q_elems * 2));
+  CUDA_CHECK(cudaMalloc(&out, q_elems * 2));
+  CUDA_CHECK(cudaMalloc(&kc, kv_elems * 2));
+  CUDA_CHECK(cudaMalloc(&vc, kv_elems * 2));
+  CUDA_CHECK(cudaMalloc(&dmeta, meta.size() * 4));
+  CUDA_CHECK(cudaMemcpy(dmeta, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice));
+  fill_normal_bf16(q, q_elems, 11, 1.f, s);
+  fill_normal_bf16(kc, kv_elems, 12, 1.f, s);
+  fill_normal_bf16(vc, kv_elems, 13, 1.f, s);
+  AttentionPrefillParams p;
+  p.q = q;
+  p.q_stride = nq * D;
+  p.out = out;
+  p.out_stride = nq * D;
+  p.k_cache = kc;
+  p.v_cache = vc;
+  p.block_tables = dmeta;
+  p.bt_stride = blocks;
+  p.q_start = dmeta + blocks;
+  p.q_len = dmeta + blocks + 1;
+  p.num_cached = dmeta + blocks + 2;
+  p.work = dmeta + blocks + 3;
+  p.num_work = num_work;
+  p.num_heads = nq;
+  p.num_kv_heads = nkv;
+  p.head_dim = D;
+  p.block_size = bs;
+  p.scale = 1.f / std::sqrt(float(D));
+  const double flops = 2.0 * D * nq * double(T) * T;  // causal QK^T + PV (half of 4 * T^2 * D per head)
+  cudaEvent_t e0, e1;
+  CUDA_CHECK(cudaEventCreate(&e0));
+  CUDA_CHECK(cudaEventCreate(&e1));
+  std::printf("prefill attention, one layer: %d tokens, %d q heads, %d kv heads, head_dim %d\n", T, nq, nkv, D);
+  using Fn = void (*)(const AttentionPrefillParams&, cudaStream_t);
+  const std::pair<const char*, Fn> kernels[] = {
+      {"mma 16 rows x 1 head", mma_variant<PrefillMmaVariant::Rows16Heads1>},
+      {"mma 16 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows16Heads2>},
+      {"mma 32 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows32Heads2>},
+      {"wmma (first kernel)", attention_prefill_wmma}};
+  for (const auto& [name, fn] : kernels) {
+    std::vector<double> t;
+    for (int i = 0; i < reps + 3; ++i) {
+      CUDA_CHECK(cudaEventRecord(e0, s));
+      fn(p, s);
+      CUDA_CHECK(cudaEventRecord(e1, s));
+      CUDA_CHECK(cudaEventSynchronize(e1));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      if (i >= 3) t.push_back(ms);
+    }
+    const double ms = median(t);
+    std::printf("  %-30s %.3f ms, %.1f TFLOP/s\n", name, ms, flops / ms / 1e9);
+  }
+  cudaFree(q);
+  cudaFree(out);
+  cudaFree(kc);
+  cudaFree(vc);
+  cudaFree(dmeta);
+  return 0;
+}
+
 // Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
@@ -324,7 +415,7 @@ int dump(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -333,6 +424,7 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     if (cmd == "bench") return dynamo::gpu::bench(args);
     if (cmd == "dump") return dynamo::gpu::dump(args);
+    if (cmd == "attention") return dynamo::gpu::attention(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {
