@@ -66,6 +66,7 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   check_shardable(full_config_, shard_.size);
   layout_ = shard_layout(full_config_, shard_);
   config_ = local_config(full_config_, shard_);
+  check_config(config_, options_);  // the shard's sizes too
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     throw ConfigError("device '" + options.device + "': no CUDA device is visible");

@@ -51,6 +51,9 @@ std::vector<int> parse_cuda_devices(const std::string& device) {
 
 TpComm::TpComm(const std::vector<int>& devices) : devices_(devices) {
   setenv("NCCL_NVLS_ENABLE", "0", /*overwrite=*/0);
+  // Every connection at init rather than at a collective's first use, which may be inside a
+  // decode-graph capture.
+  setenv("NCCL_RUNTIME_CONNECT", "0", /*overwrite=*/0);
   std::vector<ncclComm_t> comms(devices.size());
   NCCL_CHECK(ncclCommInitAll(comms.data(), int(devices.size()), devices.data()));
   for (ncclComm_t c : comms) comms_.push_back(c);

@@ -13,7 +13,8 @@ namespace dynamo::gpu {
 
 class TpComm {
  public:
-  // Sets NCCL_NVLS_ENABLE=0 when unset (NVLink multicast stays off), then one communicator per device.
+  // Sets NCCL_NVLS_ENABLE=0 (NVLink multicast stays off) and NCCL_RUNTIME_CONNECT=0 where unset,
+  // then makes one communicator per device.
   explicit TpComm(const std::vector<int>& devices);
   ~TpComm();
   TpComm(const TpComm&) = delete;

@@ -61,12 +61,13 @@ std::string devices(int n, int shift = 0) {
   return s;
 }
 
-std::unique_ptr<Executor> make(const Model& model, const std::string& device) {
+std::unique_ptr<Executor> make(const Model& model, const std::string& device, bool eager = false) {
   dynamo::gpu::register_backend();
   ExecutorOptions o;
   o.device = device;
   o.num_kv_blocks = 512;
   o.max_num_seqs = 16;
+  o.enforce_eager = eager;
   return make_executor(model, o);
 }
 
@@ -111,6 +112,26 @@ void prefill_and_send(Executor& src, Executor& dst, DriverSeq& s, int dst_base) 
 
 }  // namespace
 
+TEST_CASE("tp eager: TP2 without CUDA graphs matches TP1") {
+  if (!have(2)) return;
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  const Model model = tp_model(0, rng());
+  auto one = make(model, "cuda:0", true);
+  auto two = make(model, "cuda:0,1", true);
+  auto a = make_seqs(rng, 3, int(model.config.vocab_size), {9, 40, 1}, 0);
+  auto b = a;
+  generate(*one, ptrs(a), 16, true);
+  generate(*two, ptrs(b), 16, true);
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    CHECK(rel_err(b[i].logits[0], a[i].logits[0]) < kLogitTol);
+    CHECK(compare_greedy(a[i], b[i], kTieGap) == "");
+  }
+  CHECK(dynamic_cast<TpExecutor&>(*two).ranks()[1]->num_graphs() == 0);
+}
+
 TEST_CASE("tp: TP2/TP4 logits match TP1 and greedy tokens equal for 64 steps") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
@@ -145,6 +166,7 @@ TEST_CASE("tp: TP2/TP4 logits match TP1 and greedy tokens equal for 64 steps") {
       }
       CHECK(compare_greedy(a[1], c[1], kTieGap) == "");
       CHECK(compare_greedy(a[4], c[4], kTieGap) == "");
+      CHECK(dynamic_cast<TpExecutor&>(*many).ranks()[tp - 1]->num_graphs() > 0);
       MESSAGE("TP" << tp << " variant " << variant << ": first-step logits rel. L2 vs TP1 at most " << worst);
     }
   }
