@@ -16,7 +16,7 @@ NUM=${NUM:-32}
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH=$PWD/$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export NCCL_NVLS_ENABLE=0  # NVLink multicast stays off on shared machines
-BIN=$CARRY/dynamo-serve
+BIN=${BIN:-$CARRY/dynamo-serve}
 MODEL=${MODEL:-$CARRY/models/llama-3.1-8b}
 TTFT_ISL=${TTFT_ISL:-4096}
 [ -f "$MODEL/tokenizer.json" ] || python3 -c "import gzip,shutil,sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2],'wb'))" \

@@ -28,6 +28,9 @@ for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serv
   done
 done
 strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" || true
+# Three binaries with their kernels are ~95 MB, over the 64 MiB a device run carries; xz makes ~9 MB
+# (gpu_tp_run.sh unpacks them).
+xz -T"${JOBS:-2}" -6 "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve"
 du -sh "$CARRY_DIR"
 name=$(basename "$CARRY_DIR")
 cat <<CMD

@@ -18,6 +18,17 @@ STAGES=${STAGES:-tests,hf,bench,serve}
 TESTS=${TESTS:-all}
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH=$PWD/$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+BIN_DIR=${BIN_DIR:-/tmp/gpu-tp-bin}  # the binaries travel xz-compressed
+mkdir -p "$BIN_DIR"
+for f in gpu_tests gpu_bench dynamo-serve; do
+  if [ -f "$CARRY/$f.xz" ]; then
+    python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
+      "$CARRY/$f.xz" "$BIN_DIR/$f"
+  else
+    cp "$CARRY/$f" "$BIN_DIR/$f"
+  fi
+  chmod +x "$BIN_DIR/$f"
+done
 NGPU=$(nvidia-smi -L | wc -l)
 nvidia-smi -L
 nvidia-smi topo -m 2>/dev/null | head -8
@@ -34,28 +45,28 @@ stage() {  # name, timeout seconds, command...
 gpus_upto() { seq -s, 0 $(($1 - 1)); }
 
 if has tests; then
-  stage "gpu_tests TP" "${TESTS_TIMEOUT:-300}" "$CARRY/gpu_tests" -tc='tp*'
-  [ "$TESTS" = tp ] || stage "gpu_tests (all others)" "${TESTS_TIMEOUT:-300}" "$CARRY/gpu_tests" -tce='tp*'
+  stage "gpu_tests TP" "${TESTS_TIMEOUT:-300}" "$BIN_DIR/gpu_tests" -tc='tp*'
+  [ "$TESTS" = tp ] || stage "gpu_tests (all others)" "${TESTS_TIMEOUT:-300}" "$BIN_DIR/gpu_tests" -tce='tp*'
 fi
 if has smoke; then
-  stage "serve smoke TP2" "${SMOKE_TIMEOUT:-150}" env CARRY="$CARRY" OUT="$OUT/smoke" ISL=1000 OSL=32 NUM=8 \
+  stage "serve smoke TP2" "${SMOKE_TIMEOUT:-150}" env CARRY="$CARRY" BIN="$BIN_DIR/dynamo-serve" OUT="$OUT/smoke" ISL=1000 OSL=32 NUM=8 \
     SWEEP=concurrency=4 TTFT_ISL=1000 bash "$CARRY/gpu_serve_bench.sh" "agg-tp2|--gpus 0-1 --tp 2 --max-num-seqs 32"
 fi
 if has bench; then
   for tp in 2 4; do
     [ "$tp" -le "$NGPU" ] || { echo "bench TP$tp skipped: $NGPU GPUs"; continue; }
-    stage "gpu_bench tp TP$tp" "${BENCH_TIMEOUT:-240}" "$CARRY/gpu_bench" tp --model "$CARRY/models/llama-3.1-70b" \
+    stage "gpu_bench tp TP$tp" "${BENCH_TIMEOUT:-240}" "$BIN_DIR/gpu_bench" tp --model "$CARRY/models/llama-3.1-70b" \
       --device "cuda:$(gpus_upto $tp)" --batches 1,32 --context "${CONTEXT:-1024}" --reps 30
   done
 fi
 if has hf; then
   tps=1,2
   [ "$NGPU" -ge 4 ] && tps=1,2,4
-  stage "hf_compare TP $tps" "${HF_TIMEOUT:-400}" python3 "$CARRY/hf_compare.py" --bin "$CARRY/gpu_bench" --tp "$tps"
+  stage "hf_compare TP $tps" "${HF_TIMEOUT:-400}" python3 "$CARRY/hf_compare.py" --bin "$BIN_DIR/gpu_bench" --tp "$tps"
 fi
 if has serve; then
   if [ "$NGPU" -ge 4 ]; then
-    stage "serve bench 70B TP2 x2 vs 2P2D TP2" "${SERVE_TIMEOUT:-900}" env CARRY="$CARRY" OUT="$OUT/serve" \
+    stage "serve bench 70B TP2 x2 vs 2P2D TP2" "${SERVE_TIMEOUT:-900}" env CARRY="$CARRY" BIN="$BIN_DIR/dynamo-serve" OUT="$OUT/serve" \
       MODEL="$CARRY/models/llama-3.1-70b" ISL=3000 OSL=150 TTFT_ISL=3000 START_WAIT=600 \
       bash "$CARRY/gpu_serve_bench.sh" "aggregated-4gpu-tp2|--gpus 0-3 --tp 2" \
       "disagg-2p2d-tp2|--prefill-gpus 0-1 --prefill-tp 2 --decode-gpus 2-3 --decode-tp 2 --max-local-prefill-length 512"
