@@ -58,14 +58,20 @@ void CudaExecutor::copy_regrouped(const std::vector<CudaExecutor*>& targets, std
           CUDA_CHECK(cudaMemcpyPeerAsync(to, peer->device_, from, device_, block_elems_ * 2 * (j - i), stream));
         } else {
           // Rows are (block, token) pairs; each row copies `count` heads out of nkv into dst_nkv.
-          cudaMemcpy3DPeerParms p{};
-          const size_t width = size_t(k.count) * D * 2, rows = (j - i) * bs;
-          p.srcPtr = make_cudaPitchedPtr(from + size_t(k.src_head) * D, size_t(nkv) * D * 2, width, rows);
-          p.srcDevice = device_;
-          p.dstPtr = make_cudaPitchedPtr(to + size_t(k.dst_head) * D, size_t(dst_nkv) * D * 2, width, rows);
-          p.dstDevice = peer->device_;
-          p.extent = make_cudaExtent(width, rows, 1);
-          CUDA_CHECK(cudaMemcpy3DPeerAsync(&p, stream));
+          // At most kMaxRows rows per copy (the height of a 2D copy is bounded).
+          constexpr size_t kMaxRows = 16384;
+          const size_t width = size_t(k.count) * D * 2, total = (j - i) * bs;
+          for (size_t r0 = 0; r0 < total; r0 += kMaxRows) {
+            const size_t rows = std::min(kMaxRows, total - r0);
+            cudaMemcpy3DPeerParms p{};
+            p.srcPtr = make_cudaPitchedPtr(from + (r0 * nkv + size_t(k.src_head)) * D, size_t(nkv) * D * 2, width, rows);
+            p.srcDevice = device_;
+            p.dstPtr = make_cudaPitchedPtr(to + (r0 * dst_nkv + size_t(k.dst_head)) * D, size_t(dst_nkv) * D * 2, width,
+                                           rows);
+            p.dstDevice = peer->device_;
+            p.extent = make_cudaExtent(width, rows, 1);
+            CUDA_CHECK(cudaMemcpy3DPeerAsync(&p, stream));
+          }
         }
         i = j;
       }
