@@ -284,10 +284,10 @@ StepResult CudaExecutor::step(const StepRequest& request) {
   return result;
 }
 
-void CudaExecutor::set_skip_allreduce(bool skip) {
+void CudaExecutor::set_skip_collectives(int mask) {
   CUDA_CHECK(cudaSetDevice(device_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  skip_allreduce_ = skip;
+  skip_ = mask;
   clear_graphs();
 }
 

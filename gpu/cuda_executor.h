@@ -42,9 +42,10 @@ class CudaExecutor final : public Executor {
   int num_graphs() const { return int(graphs_.size()); }
   ShardSpec shard() const { return shard_; }
   int local_kv_heads() const { return int(config_.num_kv_heads); }
-  // Benchmarks: run the TP forward without its all-reduces (wrong numbers, same shapes) to measure
-  // their share of a step. Drops the captured graphs.
-  void set_skip_allreduce(bool skip);
+  // Benchmarks: run the TP forward without its all-reduces and/or without the logits all-gather
+  // (wrong numbers, same shapes) to measure their share of a step. Drops the captured graphs.
+  static constexpr int kSkipAllReduce = 1, kSkipGather = 2;
+  void set_skip_collectives(int mask);
   // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
   // padded batch size, without host work; -1 when none is captured.
   double time_decode_graph(int bucket, int reps);
@@ -78,7 +79,7 @@ class CudaExecutor final : public Executor {
   ShardSpec shard_;
   ShardLayout layout_;
   TpComm* comm_ = nullptr;
-  bool skip_allreduce_ = false;
+  int skip_ = 0;  // kSkipAllReduce | kSkipGather (benchmarks)
   ExecutorOptions options_;
   int device_ = 0;
   int num_sms_ = 0;

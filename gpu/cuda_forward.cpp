@@ -118,7 +118,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
 }
 
 void CudaExecutor::all_reduce(__nv_bfloat16* buf, size_t n) {
-  if (shard_.size > 1 && !skip_allreduce_ && n > 0) comm_->all_reduce_bf16(shard_.rank, buf, n, stream_);
+  if (shard_.size > 1 && !(skip_ & kSkipAllReduce) && n > 0) comm_->all_reduce_bf16(shard_.rank, buf, n, stream_);
 }
 
 // logits_[rows][vocab] (fp32). A TP rank computes its vocab_rows columns, the shards are all-gathered
@@ -132,6 +132,7 @@ void CudaExecutor::lm_head(const __nv_bfloat16* x, int rows) {
   if (rows == 0) return;
   const int64_t Vl = layout_.vocab_rows;
   linear_->forward_f32(x, weights_.lm_head, logits_shard_, rows, H, int(Vl));
+  if (skip_ & kSkipGather) return;
   comm_->all_gather_f32(shard_.rank, logits_shard_, logits_gather_, size_t(rows) * Vl, stream_);
   if (shard_.rank != 0) return;
   for (int r = 0; r < shard_.size; ++r) {

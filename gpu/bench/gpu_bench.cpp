@@ -239,8 +239,9 @@ int bench(const Args& args) {
 }
 
 // Tensor-parallel decode: step time (the ITL a client sees) at each batch over a fixed context, with
-// and without the all-reduces (skipped: same kernels and shapes, wrong numbers), whose difference is
-// the all-reduce share of the step.
+// and without the all-reduces, and without the all-gather of the vocab-sharded logits to rank 0
+// (skipped: same kernels and shapes, wrong numbers); the differences are their shares of the step.
+// The gather's share bounds what a sharded top-k sampler could save.
 int tp_bench(const Args& args) {
   const Model model = load_model(args.get("--model", "configs/models/llama-3.1-70b"), LoadFormat::Dummy);
   const ModelConfig& c = model.config;
@@ -275,12 +276,12 @@ int tp_bench(const Args& args) {
               weights / 1073741824.0, ex.tp(), info.num_blocks, info.block_size);
   SamplingParams greedy;
   greedy.temperature = 0.f;
-  std::printf("\n| TP | batch | context | step ms (ITL) | without all-reduce ms | all-reduce share | tokens/s |\n"
-              "|---|---|---|---|---|---|---|\n");
+  std::printf("\n| TP | batch | context | step ms (ITL) | without all-reduce ms | all-reduce share | "
+              "without logits gather ms | gather share | tokens/s |\n|---|---|---|---|---|---|---|---|---|\n");
   for (int B : batches) {
     const int per_seq = (C + info.block_size - 1) / info.block_size;
     if (int64_t(per_seq) * B > info.num_blocks) {
-      std::printf("| %d | %d | %d | does not fit | | | |\n", ex.tp(), B, C);
+      std::printf("| %d | %d | %d | does not fit | | | | | |\n", ex.tp(), B, C);
       continue;
     }
     std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
@@ -297,11 +298,13 @@ int tp_bench(const Args& args) {
       req.seqs.push_back(w);
     }
     const double ms = time_steps(ex, req, 3, reps);
-    ex.set_skip_allreduce(true);
+    ex.set_skip_collectives(CudaExecutor::kSkipAllReduce);
     const double bare = time_steps(ex, req, 3, reps);
-    ex.set_skip_allreduce(false);
-    std::printf("| %d | %d | %d | %.3f | %.3f | %.1f%% | %.0f |\n", ex.tp(), B, C, ms, bare,
-                100.0 * (ms - bare) / ms, B / ms * 1e3);
+    ex.set_skip_collectives(CudaExecutor::kSkipGather);
+    const double no_gather = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(0);
+    std::printf("| %d | %d | %d | %.3f | %.3f | %.1f%% | %.3f | %.1f%% | %.0f |\n", ex.tp(), B, C, ms, bare,
+                100.0 * (ms - bare) / ms, no_gather, 100.0 * (ms - no_gather) / ms, B / ms * 1e3);
     std::fflush(stdout);
   }
   return 0;

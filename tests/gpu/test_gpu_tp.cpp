@@ -18,10 +18,12 @@ using namespace dynamo::gpu::test;
 
 namespace {
 
-// Sharded matmuls sum bf16 partials in another order than one GEMM; greedy choices may part only at
-// near-ties (the logits are O(1)), as between batch sizes in test_gpu_executor.cpp.
-constexpr float kTieGap = 2e-2f;
-constexpr double kLogitTol = 2e-2;  // relative L2 of first-step logits against TP1
+// Sharded matmuls sum bf16 partials in another order than one GEMM, so TP and TP1 differ by bf16
+// noise: measured 1.3e-2..2.8e-2 relative L2 of the logits on 2 H200s, the size of the bf16-vs-fp32
+// error itself (see hf_compare.py). The bars are the GPU-vs-CPU test's (test_gpu_vs_cpu.cpp): logits
+// within 5e-2, greedy choices parting only where the top-2 gap is under 1e-1 (logits are O(1)).
+constexpr float kTieGap = 1e-1f;
+constexpr double kLogitTol = 5e-2;
 
 int gpus() {
   int n = 0;
@@ -132,7 +134,7 @@ TEST_CASE("tp eager: TP2 without CUDA graphs matches TP1") {
   CHECK(dynamic_cast<TpExecutor&>(*two).ranks()[1]->num_graphs() == 0);
 }
 
-TEST_CASE("tp: TP2/TP4 logits match TP1 and greedy tokens equal for 64 steps") {
+TEST_CASE("tp: TP2/TP4 logits as close to fp32 as TP1's and greedy tokens equal for 64 steps") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   for (int tp : {2, 4}) {
@@ -144,6 +146,11 @@ TEST_CASE("tp: TP2/TP4 logits match TP1 and greedy tokens equal for 64 steps") {
       const Model model = tp_model(variant, rng());
       auto one = make(model, "cuda:0");
       auto many = make(model, devices(tp, 1));
+      ExecutorOptions co;  // the fp32 oracle
+      co.device = "cpu";
+      co.num_kv_blocks = 512;
+      co.threads = 8;
+      auto cpu = make_executor(model, co);
       REQUIRE(dynamic_cast<TpExecutor*>(many.get()) != nullptr);
       CHECK(many->kv_cache_info().num_blocks == 512);
       CHECK(many->config().num_heads == model.config.num_heads);
@@ -151,23 +158,31 @@ TEST_CASE("tp: TP2/TP4 logits match TP1 and greedy tokens equal for 64 steps") {
       auto a = make_seqs(rng, 5, vocab, {7, 33, 64, 1, 100}, 0);
       auto b = a;
       auto c = a;
+      auto f = a;
       generate(*one, ptrs(a), 64, true);
-      generate(*many, ptrs(b), 64, true);     // decode graphs with NCCL inside
+      generate(*many, ptrs(b), 64, true);          // decode graphs with NCCL inside
       generate(*many, {&c[1], &c[4]}, 64, false);  // alone: other graph buckets
-      double worst = 0;
+      generate(*cpu, ptrs(f), 64, true);
+      // First-step logits of all sequences against fp32: TP's bf16 error must stay at TP1's level
+      // (summing bf16 partials adds one rounding per all-reduce).
+      std::vector<float> la, lb, lf;
       for (size_t i = 0; i < a.size(); ++i) {
         CAPTURE(i);
         REQUIRE(b[i].logits.size() == 65);
-        const double err = rel_err(b[i].logits[0], a[i].logits[0]);
-        worst = std::max(worst, err);
-        CHECK(err < kLogitTol);
+        la.insert(la.end(), a[i].logits[0].begin(), a[i].logits[0].end());
+        lb.insert(lb.end(), b[i].logits[0].begin(), b[i].logits[0].end());
+        lf.insert(lf.end(), f[i].logits[0].begin(), f[i].logits[0].end());
+        CHECK(rel_err(b[i].logits[0], a[i].logits[0]) < kLogitTol);
         CHECK(a[i].generated.size() == 65);
         CHECK(compare_greedy(a[i], b[i], kTieGap) == "");
       }
+      const double err1 = rel_err(la, lf), errn = rel_err(lb, lf), diff = rel_err(lb, la);
+      CHECK(errn <= std::max(1.5 * err1, 1e-2));
       CHECK(compare_greedy(a[1], c[1], kTieGap) == "");
       CHECK(compare_greedy(a[4], c[4], kTieGap) == "");
       CHECK(dynamic_cast<TpExecutor&>(*many).ranks()[tp - 1]->num_graphs() > 0);
-      MESSAGE("TP" << tp << " variant " << variant << ": first-step logits rel. L2 vs TP1 at most " << worst);
+      MESSAGE("TP" << tp << " variant " << variant << ": first-step logits rel. L2 vs fp32 " << errn << " (TP1 "
+                   << err1 << "), vs TP1 " << diff);
     }
   }
 }
