@@ -41,8 +41,9 @@ side files go to /tmp/gpu-tp there, the log to \$OUT/log):
 
   export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
 
-or in two runs of under 10 minutes each:
+or in three runs of under 10 minutes each (timeout_s 600):
 
-  export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name STAGES=tests,bench,hf bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
-  export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name STAGES=serve bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
+  export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name STAGES=tests,bench TESTS_TIMEOUT=200 bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
+  export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name STAGES=serve SERVE_TIMEOUT=560 bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
+  export NCCL_NVLS_ENABLE=0; set -o pipefail; CARRY=$name STAGES=hf HF_TIMEOUT=560 bash $name/gpu_tp_run.sh 2>&1 | tee \$OUT/log
 CMD
