@@ -64,7 +64,8 @@ void CudaExecutor::copy_regrouped(const std::vector<CudaExecutor*>& targets, std
           for (size_t r0 = 0; r0 < total; r0 += kMaxRows) {
             const size_t rows = std::min(kMaxRows, total - r0);
             cudaMemcpy3DPeerParms p{};
-            p.srcPtr = make_cudaPitchedPtr(from + (r0 * nkv + size_t(k.src_head)) * D, size_t(nkv) * D * 2, width, rows);
+            p.srcPtr =
+                make_cudaPitchedPtr(from + (r0 * nkv + size_t(k.src_head)) * D, size_t(nkv) * D * 2, width, rows);
             p.srcDevice = device_;
             p.dstPtr = make_cudaPitchedPtr(to + (r0 * dst_nkv + size_t(k.dst_head)) * D, size_t(dst_nkv) * D * 2, width,
                                            rows);

@@ -25,7 +25,9 @@ namespace dynamo::gpu {
 std::vector<int> parse_cuda_devices(const std::string& device) {
   const std::string prefix = "cuda:";
   if (device == "cuda") return {0};
-  auto bad = [&]() { return ConfigError("device '" + device + "': expected cuda:N or cuda:N,M,... (one worker's GPUs)"); };
+  auto bad = [&]() {
+    return ConfigError("device '" + device + "': expected cuda:N or cuda:N,M,... (one worker's GPUs)");
+  };
   if (device.rfind(prefix, 0) != 0) throw bad();
   std::vector<int> out;
   std::stringstream ss(device.substr(prefix.size()));

@@ -46,7 +46,8 @@ struct KvHeadCopy {
 // For every destination rank and local KV head of a TP `dst_tp` worker, which source rank and local
 // head of a TP `src_tp` worker holds it; runs of consecutive heads are merged. Where several source
 // ranks hold a replicated head, source rank (dst rank % src_tp) is read when it holds it, else the
-// lowest, so that equal TP reads rank i -> rank i whole and the reads spread over the sources. Sorted by (dst_rank, dst_head).
+// lowest, so that equal TP reads rank i -> rank i whole and the reads spread over the sources.
+// Sorted by (dst_rank, dst_head).
 std::vector<KvHeadCopy> kv_regroup_plan(int64_t num_kv_heads, int src_tp, int dst_tp);
 
 }  // namespace dynamo

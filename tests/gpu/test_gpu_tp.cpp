@@ -262,7 +262,8 @@ TEST_CASE("tp: bad TP devices and unshardable models fail with clear errors") {
   Model odd = tp_model(1, 7);  // 4 heads, 4 KV heads
   odd.config.num_heads = 6;
   odd.config.num_kv_heads = 6;
-  if (gpus() >= 4) CHECK_THROWS_WITH_AS(make(odd, "cuda:0,1,2,3"), doctest::Contains("num_attention_heads 6"), ConfigError);
+  if (gpus() >= 4)
+    CHECK_THROWS_WITH_AS(make(odd, "cuda:0,1,2,3"), doctest::Contains("num_attention_heads 6"), ConfigError);
   auto ex = make(model, "cuda:0,1");
   CHECK(ex->device_name().find("cuda:0,1 (TP2") == 0);
   CHECK_THROWS_AS(ex->kv_block_ptr(0, 0, false), std::logic_error);

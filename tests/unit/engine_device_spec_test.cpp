@@ -127,8 +127,8 @@ TEST_CASE("engine worker plan: tensor-parallel start-up errors name the flag") {
   o.prefill_gpus = "0-2";
   o.prefill_tp = 2;
   o.decode_gpus = "3";
-  CHECK_THROWS_WITH_AS(plan_workers(o, 8, true), doctest::Contains("--prefill-gpus lists 3 GPU(s), not a multiple of --prefill-tp 2"),
-                       ConfigError);
+  CHECK_THROWS_WITH_AS(plan_workers(o, 8, true),
+                       doctest::Contains("--prefill-gpus lists 3 GPU(s), not a multiple of --prefill-tp 2"), ConfigError);
   o.prefill_gpus = "0-1";
   o.decode_gpus = "2-4";
   o.decode_tp = 2;
