@@ -18,7 +18,7 @@ export LD_LIBRARY_PATH=$PWD/$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-
 export NCCL_NVLS_ENABLE=0  # NVLink multicast stays off on shared machines
 BIN=${BIN:-$CARRY/dynamo-serve}
 MODEL=${MODEL:-$CARRY/models/llama-3.1-8b}
-TTFT_ISL=${TTFT_ISL:-4096}
+TTFT_ISL=${TTFT_ISL:-$ISL}
 [ -f "$MODEL/tokenizer.json" ] || python3 -c "import gzip,shutil,sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
   "$CARRY/llama3-tokenizer.json.gz" "$MODEL/tokenizer.json"
 nvidia-smi -L
