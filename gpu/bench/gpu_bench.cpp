@@ -1,8 +1,9 @@
 // gpu_bench: measures the CUDA executor against the device's own ceilings, and dumps greedy runs for
 // the Hugging Face comparison (tests/gpu/hf_compare.py).
 //   gpu_bench bench --model DIR [--batches 1,8,32,64,128] [--contexts 1024,4096] [--prefill 4096]
-//   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE
+//   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE [--device cuda:0 | cuda:0,1]
 //   gpu_bench attention [--tokens 4096] [--heads 32] [--kv-heads 8] [--head-dim 128] [--reps 20]
+//   gpu_bench tp --model DIR --device cuda:0,1 [--batches 1,32] [--context 1024] [--reps 30]
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/executor/executor_registry.h"
 #include "core/model/model.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
@@ -23,6 +25,8 @@
 #include "gpu/kernels/attention_prefill_mma.cuh"
 #include "gpu/kernels/weight_init.cuh"
 #include "gpu/linear.h"
+#include "gpu/register_backend.h"
+#include "gpu/tp_executor.h"
 
 namespace dynamo::gpu {
 namespace {
@@ -325,6 +329,78 @@ int attention(const Args& args) {
   return 0;
 }
 
+// Tensor-parallel decode: step time (the ITL a client sees) at each batch over a fixed context, with
+// and without the all-reduces, and without the all-gather of the vocab-sharded logits to rank 0
+// (skipped: same kernels and shapes, wrong numbers); the differences are their shares of the step.
+// The gather's share bounds what a sharded top-k sampler could save.
+int tp_bench(const Args& args) {
+  const Model model = load_model(args.get("--model", "configs/models/llama-3.1-70b"), LoadFormat::Dummy);
+  const ModelConfig& c = model.config;
+  const auto batches = parse_list(args.get("--batches", "1,32"));
+  const int C = std::stoi(args.get("--context", "1024"));
+  const int reps = std::stoi(args.get("--reps", "30"));
+  ExecutorOptions o;
+  o.device = args.get("--device", "cuda:0,1");
+  o.max_model_len = C + 16;
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  o.gpu_memory_utilization = std::stod(args.get("--gpu-memory-utilization", "0.90"));
+  std::printf("model: %s\n", describe(c).c_str());
+  const auto t0 = Clock::now();
+  TpExecutor ex(model, o);
+  const KvCacheInfo info = ex.kv_cache_info();
+  size_t weights = 0;
+  for (CudaExecutor* r : ex.ranks()) {
+    weights += r->weight_bytes();
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaSetDevice(r->device()));
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    std::printf("  %s: weights %.2f GiB, %.1f of %.1f GiB in use\n", r->device_name().c_str(),
+                r->weight_bytes() / 1073741824.0, (total_b - free_b) / 1073741824.0, total_b / 1073741824.0);
+    // Random KV contents (never time on zeros).
+    const KvCacheInfo ri = r->kv_cache_info();
+    fill_normal_bf16(static_cast<__nv_bfloat16*>(r->kv_block_ptr(0, 0, false)),
+                     size_t(ri.num_blocks) * ri.bytes_per_block / 2, 7, 1.f, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  std::printf("%s ready in %.1f s: weights %.2f GiB over %d GPUs, %d KV blocks of %d tokens\n",
+              ex.device_name().c_str(), std::chrono::duration<double>(Clock::now() - t0).count(),
+              weights / 1073741824.0, ex.tp(), info.num_blocks, info.block_size);
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  std::printf("\n| TP | batch | context | step ms (ITL) | without all-reduce ms | all-reduce share | "
+              "without logits gather ms | gather share | tokens/s |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (int B : batches) {
+    const int per_seq = (C + info.block_size - 1) / info.block_size;
+    if (int64_t(per_seq) * B > info.num_blocks) {
+      std::printf("| %d | %d | %d | does not fit | | | | | |\n", ex.tp(), B, C);
+      continue;
+    }
+    std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
+    StepRequest req;
+    for (int b = 0; b < B; ++b) {
+      for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
+      SequenceWork w;
+      w.seq_id = b;
+      w.tokens = toks[b];
+      w.num_cached = C - 1;
+      w.block_table = tables[b];
+      w.sample = true;
+      w.sampling = &greedy;
+      req.seqs.push_back(w);
+    }
+    const double ms = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(CudaExecutor::kSkipAllReduce);
+    const double bare = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(CudaExecutor::kSkipGather);
+    const double no_gather = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(0);
+    std::printf("| %d | %d | %d | %.3f | %.3f | %.1f%% | %.3f | %.1f%% | %.0f |\n", ex.tp(), B, C, ms, bare,
+                100.0 * (ms - bare) / ms, no_gather, 100.0 * (ms - no_gather) / ms, B / ms * 1e3);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
@@ -338,10 +414,12 @@ int dump(const Args& args) {
     if (!p.empty()) prompts.push_back(p);
   }
   ExecutorOptions o;
-  o.device = args.get("--device", "cuda:0");
+  o.device = args.get("--device", "cuda:0");  // "cuda:0,1": a tensor-parallel executor
   o.num_kv_blocks = 4096;
   o.max_num_seqs = 64;
-  CudaExecutor ex(model, o);
+  register_backend();
+  const auto executor = make_executor(model, o);
+  Executor& ex = *executor;
   const int bs = o.block_size, per_seq = 64;
   std::ofstream out(args.get("--out", "dump.jsonl"));
   SamplingParams greedy;
@@ -415,7 +493,7 @@ int dump(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -425,6 +503,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return dynamo::gpu::bench(args);
     if (cmd == "dump") return dynamo::gpu::dump(args);
     if (cmd == "attention") return dynamo::gpu::attention(args);
+    if (cmd == "tp") return dynamo::gpu::tp_bench(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {
