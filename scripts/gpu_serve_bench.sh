@@ -50,7 +50,7 @@ if [ $# -eq 0 ]; then
   run_config disagg-1p1d 8102 --prefill-gpus 0 --decode-gpus 1 --max-local-prefill-length 512
   exit
 fi
-port=8110
+port=${PORT:-8110}
 for spec in "$@"; do
   # shellcheck disable=SC2086  # the flags split into words on purpose
   run_config "${spec%%|*}" $port ${spec#*|}

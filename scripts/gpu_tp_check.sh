@@ -12,14 +12,14 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAMO_CUDA=ON
 fi
-cmake --build "$BUILD_DIR" --target gpu_tests gpu_bench dynamo-serve -j "${JOBS:-2}"
+cmake --build "$BUILD_DIR" --target gpu_tests gpu_bench dynamo-serve kv_transfer_bench -j "${JOBS:-2}"
 rm -rf "$CARRY_DIR"
 mkdir -p "$CARRY_DIR/lib"
-cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$BUILD_DIR/dynamo-serve" "$CARRY_DIR/"
-cp tests/gpu/hf_compare.py scripts/gpu_serve_bench.sh scripts/gpu_tp_run.sh "$CARRY_DIR/"
+cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$BUILD_DIR/dynamo-serve" "$BUILD_DIR/kv_transfer_bench" "$CARRY_DIR/"
+cp tests/gpu/hf_compare.py scripts/gpu_serve_bench.sh scripts/gpu_tp_run.sh scripts/gpu_headline_run.sh "$CARRY_DIR/"
 cp tests/data/tokenizers/llama3/tokenizer.json.gz "$CARRY_DIR/llama3-tokenizer.json.gz"
 cp -r configs/models "$CARRY_DIR/models"
-for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve"; do
+for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench"; do
   ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
       libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*|ld-linux*|libgcc_s*|libstdc++*|libcu*|libnccl*) ;;
@@ -27,10 +27,10 @@ for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serv
     esac
   done
 done
-strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" || true
+strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench" || true
 # Three binaries with their kernels are ~95 MB, over the 64 MiB a device run carries; xz makes ~9 MB
 # (gpu_tp_run.sh unpacks them).
-xz -T"${JOBS:-2}" -6 "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve"
+xz -T"${JOBS:-2}" -6 "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench"
 du -sh "$CARRY_DIR"
 name=$(basename "$CARRY_DIR")
 cat <<CMD

@@ -20,7 +20,8 @@ mkdir -p "$OUT"
 export LD_LIBRARY_PATH=$PWD/$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 BIN_DIR=${BIN_DIR:-/tmp/gpu-tp-bin}  # the binaries travel xz-compressed
 mkdir -p "$BIN_DIR"
-for f in gpu_tests gpu_bench dynamo-serve; do
+for f in gpu_tests gpu_bench dynamo-serve kv_transfer_bench; do
+  [ -f "$CARRY/$f.xz" ] || [ -f "$CARRY/$f" ] || continue
   if [ -f "$CARRY/$f.xz" ]; then
     python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
       "$CARRY/$f.xz" "$BIN_DIR/$f"

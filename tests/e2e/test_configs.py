@@ -28,7 +28,10 @@ def test_config_loads(path):
 
 def test_disagg_4p4d_plan():
     p = check("--config", os.path.join(ROOT, "configs", "disagg-4p4d.toml"))
-    assert "prefill-3=cuda:3" in p.stdout and "decode-0=cuda:4" in p.stdout and "decode-3=cuda:7" in p.stdout
+    assert p.returncode == 0, p.stderr
+    assert "4 worker(s)" in p.stdout, p.stdout
+    assert "prefill-0=cuda:0,1" in p.stdout and "prefill-1=cuda:2,3" in p.stdout, p.stdout
+    assert "decode-0=cuda:4,5" in p.stdout and "decode-1=cuda:6,7" in p.stdout, p.stdout
 
 
 def test_tp_plans():
