@@ -100,6 +100,7 @@ class CudaExecutor final : public Executor {
                 *gate_up_ = nullptr, *mlp_act_ = nullptr, *last_ = nullptr;
   float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
   int32_t* meta_dev_ = nullptr;
+  int32_t* split_counters_ = nullptr;  // decode attention's fused combine: [seqs][kv_heads], kept zero
   SampleSpec* specs_dev_ = nullptr;
   SampleOut* out_dev_ = nullptr;
   LogitAdjust* adjust_dev_ = nullptr;

@@ -2,6 +2,7 @@
 // -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up -> SwiGLU -> down, then
 // the final norm and the lm_head over the rows that are sampled. No host synchronisation inside.
 #include <cmath>
+#include <cstdlib>
 
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
@@ -15,6 +16,16 @@
 #include "gpu/kernels/rope_cache.cuh"
 
 namespace dynamo::gpu {
+namespace {
+
+// Decode-step fusions (docs/PERFORMANCE.md), on unless the variable is "0"; read per forward pass
+// so that a test or benchmark can compare executors built under each setting (graphs bake it).
+bool fusion_on(const char* var) {
+  const char* e = std::getenv(var);
+  return e == nullptr || e[0] != '0';
+}
+
+}  // namespace
 
 void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const StepRequest* sends) {
   const ModelConfig& c = config_;
@@ -47,6 +58,16 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.scale = scale;
     dp.part_acc = part_acc_;
     dp.part_ml = part_ml_;
+    // --- decode fusions: RoPE + KV store inside the attention split kernel (DYNAMO_FUSE_ROPE), and
+    // the split combine done by each (sequence, kv head)'s last split block (DYNAMO_FUSE_COMBINE).
+    const bool send_before_attention = sends && !send_after_attention_;  // the send needs the cache first
+    if (fusion_on("DYNAMO_FUSE_ROPE") && c.rotary_dim > 0 && c.rotary_dim % 16 == 0 && !send_before_attention) {
+      dp.positions = meta + L.positions;  // decode: token s is sequence s
+      dp.slots = meta + L.slots;
+      dp.inv_freq = inv_freq_;
+      dp.rotary_dim = int(c.rotary_dim);
+    }
+    if (fusion_on("DYNAMO_FUSE_COMBINE")) dp.counters = split_counters_;
   } else {
     pp.q = qkv_;
     pp.q_stride = qkvd;
@@ -76,12 +97,15 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
       head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);
     }
-    rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
-                   int(c.rotary_dim), stream_);
+    if (dp.positions == nullptr)  // else the decode attention kernel rotates and stores (above)
+      rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
+                     int(c.rotary_dim), stream_);
     if (sends && !send_after_attention_) send_layer(*sends, l);
     if (decode) {
       dp.k_cache = k_cache(l);
       dp.v_cache = v_cache(l);
+      dp.k_store = k_cache(l);
+      dp.v_store = v_cache(l);
       attention_decode(dp, stream_);
     } else {
       pp.k_cache = k_cache(l);
