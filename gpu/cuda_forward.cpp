@@ -11,6 +11,7 @@
 #include "gpu/kernels/attention_prefill.cuh"
 #include "gpu/kernels/elementwise.cuh"
 #include "gpu/kernels/embedding.cuh"
+#include "gpu/kernels/gemv.cuh"
 #include "gpu/kernels/head_norm.cuh"
 #include "gpu/kernels/rms_norm.cuh"
 #include "gpu/kernels/rope_cache.cuh"
@@ -61,7 +62,8 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     // --- decode fusions: RoPE + KV store inside the attention split kernel (DYNAMO_FUSE_ROPE), and
     // the split combine done by each (sequence, kv head)'s last split block (DYNAMO_FUSE_COMBINE).
     const bool send_before_attention = sends && !send_after_attention_;  // the send needs the cache first
-    if (fusion_on("DYNAMO_FUSE_ROPE") && c.rotary_dim > 0 && c.rotary_dim % 16 == 0 && !send_before_attention) {
+    if (fusion_on("DYNAMO_FUSE_ROPE") && c.rotary_dim > 0 && c.rotary_dim % 16 == 0 &&
+        !send_before_attention) {
       dp.positions = meta + L.positions;  // decode: token s is sequence s
       dp.slots = meta + L.slots;
       dp.inv_freq = inv_freq_;
@@ -87,10 +89,20 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     pp.scale = scale;
   }
 
+  // --- decode fusion: proj_ = x W^T with the following residual add + RMSNorm done by the skinny
+  // product's last block (DYNAMO_FUSE_NORM); false when the product goes to cuBLAS (then unfused).
+  const bool fuse_norm = decode && fusion_on("DYNAMO_FUSE_NORM");
+  auto project_add_norm = [&](const __nv_bfloat16* x, const __nv_bfloat16* wt, int in,
+                              const __nv_bfloat16* norm_w) {
+    const GemvAddNorm fused{residual_, norm_w, normed_, eps, norm_counter_};
+    return fuse_norm && linear_->forward_add_norm(x, wt, proj_, T, in, H, fused);
+  };
+  bool normed_ready = false;  // normed_ holds the next norm's output (fused into the down product)
+
   embed_tokens(meta + L.tokens, weights_.embed, residual_, T, H, stream_);
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
+    if (!normed_ready) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
     linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
     if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
     if (w.q_norm) {
@@ -113,15 +125,20 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       attention_prefill(pp, stream_);
     }
     if (sends && send_after_attention_) send_layer(*sends, l);
-    linear_->forward(attn_, w.o, proj_, T, qd, H);
-    add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
+    if (!project_add_norm(attn_, w.o, qd, w.post_norm)) {
+      linear_->forward(attn_, w.o, proj_, T, qd, H);
+      add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
+    }
     if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
       linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
       swiglu(gate_up_, mlp_act_, T, I, stream_);
     }
-    linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    const bool last = l + 1 == int(c.num_layers);
+    const __nv_bfloat16* next_norm = last ? weights_.final_norm : weights_.layers[l + 1].input_norm;
+    normed_ready = project_add_norm(mlp_act_, w.down, I, next_norm);
+    if (!normed_ready) linear_->forward(mlp_act_, w.down, proj_, T, I, H);
   }
-  add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
+  if (!normed_ready) add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
   if (graph_rows) {
     linear_->forward_f32(normed_, weights_.lm_head, logits_, S, H, V);
   } else {

@@ -1,6 +1,7 @@
-// The CUDA executor with each decode fusion switched off (DYNAMO_FUSE_ROPE=0, DYNAMO_FUSE_COMBINE=0,
-// read per forward pass) against the default fused path: same greedy tokens and logits over decode
-// steps crossing block boundaries, with graphs and eager, on the tiny llama / qwen3-like / llama3 models.
+// The CUDA executor with the decode fusions all off and each off alone (DYNAMO_FUSE_ROPE / _COMBINE /
+// _NORM=0, read per forward pass) against the default fused path: same greedy tokens and logits over
+// decode steps crossing block boundaries, batch 1 (norm fusion applies) and 3, graphs and eager, on the
+// tiny llama / qwen3-like / llama3 models.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -17,18 +18,22 @@ namespace {
 
 // Sets the switches for the executor call that follows; the destructor restores the default (fused).
 struct FusionEnv {
-  FusionEnv(bool rope, bool combine) {
-    if (!rope) setenv("DYNAMO_FUSE_ROPE", "0", 1);
-    if (!combine) setenv("DYNAMO_FUSE_COMBINE", "0", 1);
+  explicit FusionEnv(int mode) {  // bit 0: RoPE fused, bit 1: combine fused, bit 2: norm fused
+    if (!(mode & 1)) setenv("DYNAMO_FUSE_ROPE", "0", 1);
+    if (!(mode & 2)) setenv("DYNAMO_FUSE_COMBINE", "0", 1);
+    if (!(mode & 4)) setenv("DYNAMO_FUSE_NORM", "0", 1);
   }
   ~FusionEnv() {
     unsetenv("DYNAMO_FUSE_ROPE");
     unsetenv("DYNAMO_FUSE_COMBINE");
+    unsetenv("DYNAMO_FUSE_NORM");
   }
 };
 
-StepResult step_with(Executor& ex, std::vector<DriverSeq>& seqs, bool rope, bool combine, bool logits) {
-  FusionEnv env(rope, combine);
+constexpr int kAllFused = 7;
+
+StepResult step_with(Executor& ex, std::vector<DriverSeq>& seqs, int mode, bool logits) {
+  FusionEnv env(mode);
   return run_step(ex, ptrs(seqs), 1 << 30, logits);
 }
 
@@ -43,36 +48,38 @@ TEST_CASE("cuda executor: decode with a fusion switched off gives the fused path
     model.config = tiny_config(variant);
     model.weights = make_test_weights(model.config, rng(), 0.08f);
     for (bool eager : {false, true}) {
-      for (int mode = 0; mode < 3; ++mode) {  // bit 0: RoPE fused, bit 1: combine fused; 3 is the default
-        const bool rope = mode & 1, combine = mode & 2;
-        CAPTURE(variant);
-        CAPTURE(eager);
-        CAPTURE(mode);
-        ExecutorOptions o;
-        o.device = "cuda:0";
-        o.num_kv_blocks = 256;
-        o.max_num_seqs = 16;
-        o.enforce_eager = eager;
-        CudaExecutor alt(model, o), fused(model, o);
-        std::vector<DriverSeq> a(4);
-        const int lens[] = {20, 5, 40, 16};
-        for (int i = 0; i < 4; ++i) {
-          a[i].id = i;
-          a[i].prompt.resize(lens[i]);
-          for (auto& t : a[i].prompt) t = int32_t(rng() % 1000);
-          for (int b = 0; b < 8; ++b) a[i].blocks.push_back(i * 8 + b);  // 128 tokens each
+      for (int nseq : {1, 3}) {
+        for (int mode : {0, 6, 5, 3}) {  // all off, then each fusion off alone
+          CAPTURE(variant);
+          CAPTURE(eager);
+          CAPTURE(nseq);
+          CAPTURE(mode);
+          ExecutorOptions o;
+          o.device = "cuda:0";
+          o.num_kv_blocks = 256;
+          o.max_num_seqs = 16;
+          o.enforce_eager = eager;
+          CudaExecutor alt(model, o), fused(model, o);
+          std::vector<DriverSeq> a(nseq);
+          const int lens[] = {20, 5, 40};
+          for (int i = 0; i < nseq; ++i) {
+            a[i].id = i;
+            a[i].prompt.resize(lens[i]);
+            for (auto& t : a[i].prompt) t = int32_t(rng() % 1000);
+            for (int b = 0; b < 8; ++b) a[i].blocks.push_back(i * 8 + b);  // 128 tokens each
+          }
+          auto b = a;
+          step_with(alt, a, mode, false);
+          step_with(fused, b, kAllFused, false);
+          for (int k = 0; k < 24; ++k) {  // positions cross 16, 32, 48
+            const StepResult ra = step_with(alt, a, mode, true);
+            const StepResult rb = step_with(fused, b, kAllFused, true);
+            REQUIRE(ra.logits.size() == rb.logits.size());
+            CHECK(rel_err(ra.logits, rb.logits) < 1e-2);
+          }
+          for (int i = 0; i < nseq; ++i) CHECK(compare_greedy(a[i], b[i], 2e-2f) == "");
+          CHECK((eager ? fused.num_graphs() == 0 : fused.num_graphs() > 0));
         }
-        auto b = a;
-        step_with(alt, a, rope, combine, false);
-        step_with(fused, b, true, true, false);
-        for (int k = 0; k < 24; ++k) {  // positions cross 16, 32, 48
-          const StepResult ra = step_with(alt, a, rope, combine, true);
-          const StepResult rb = step_with(fused, b, true, true, true);
-          REQUIRE(ra.logits.size() == rb.logits.size());
-          CHECK(rel_err(ra.logits, rb.logits) < 1e-2);
-        }
-        for (int i = 0; i < 4; ++i) CHECK(compare_greedy(a[i], b[i], 2e-2f) == "");
-        CHECK((eager ? fused.num_graphs() == 0 : fused.num_graphs() > 0));
       }
     }
   }
