@@ -148,7 +148,8 @@ TEST_CASE("attention_decode: fused RoPE + KV store and fused combine equal the u
         c.rot = batch == 3 ? D / 2 : D;  // partial rotary on the middle batch
         c.batch = batch;
         std::vector<int> contexts;
-        for (int s = 0; s < batch; ++s) contexts.push_back(edges[(s * 3 + D / 64 + group) % 10]);
+        for (int s = 0; s < batch; ++s)  // batch 8 stays under 1.1k tokens to keep the run short
+          contexts.push_back(std::min(edges[(s * 3 + D / 64 + group) % 10], batch == 8 ? 1100 : 4096));
         c.build(rng, contexts);
         CAPTURE(D);
         CAPTURE(group);
