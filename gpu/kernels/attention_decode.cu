@@ -16,28 +16,44 @@ constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
 constexpr int kMaxSplits = 64;  // also the fused combine's lanes: two split weights per lane
 
-// Rotates dims [d0, d0 + 8) of one head held in x (neox pairs i, i + rotary_dim / 2 over the first
-// rotary_dim dims; rotary_dim % 16 == 0 so the 8 dims are all on one side), loading the partner dims
-// from `head` (unrotated, global). Rounds exactly as rope_and_cache_kernel, so both paths agree.
-__device__ __forceinline__ void rope8(const bf16* head, int d0, float pos, const float* inv_freq, int rotary_dim,
-                                      float (&x)[8]) {
-  const int half = rotary_dim / 2;
-  if (d0 >= rotary_dim) return;
-  const bool lo = d0 < half;
-  float y[8];
-  load8(head + (lo ? d0 + half : d0 - half), y);
-  const int f0 = lo ? d0 : d0 - half;
+// RoPE on dims [d0, d0 + 8) of a head (neox pairs i, i + rotary_dim / 2 over the first rotary_dim
+// dims; rotary_dim % 16 == 0 puts all 8 on one side of a pair). The cos/sin depend only on d0 and the
+// position, so a thread computes them once and applies them to each head it holds. Rounding exactly
+// as rope_and_cache_kernel, so the fused and unfused paths agree.
+struct Rope8 {
+  float cs[8], sn[8];
+  int partner = -1;  // dim offset of the pair's other half; -1: d0 is past rotary_dim (no rotation)
+  bool lo = true;    // d0 in the first half (x1 of the pair)
+
+  __device__ __forceinline__ Rope8(int d0, float pos, const float* inv_freq, int rotary_dim) {
+    const int half = rotary_dim / 2;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    float sn, cs;
-    sincosf(pos * inv_freq[f0 + i], &sn, &cs);
-    cs = round_bf16(cs);
-    sn = round_bf16(sn);
-    const float x1 = lo ? x[i] : y[i], x2 = lo ? y[i] : x[i];
-    x[i] = lo ? round_bf16(round_bf16(x1 * cs) + round_bf16(-x2 * sn))
-              : round_bf16(round_bf16(x2 * cs) + round_bf16(x1 * sn));
+    for (int i = 0; i < 8; ++i) cs[i] = sn[i] = 0.f;
+    if (d0 >= rotary_dim) return;
+    lo = d0 < half;
+    partner = lo ? d0 + half : d0 - half;
+    const int f0 = lo ? d0 : d0 - half;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      sincosf(pos * inv_freq[f0 + i], &sn[i], &cs[i]);
+      cs[i] = round_bf16(cs[i]);
+      sn[i] = round_bf16(sn[i]);
+    }
   }
-}
+
+  // x: the head's dims [d0, d0 + 8), unrotated; the partner dims are loaded from `head` (global).
+  __device__ __forceinline__ void apply(const bf16* head, float (&x)[8]) const {
+    if (partner < 0) return;
+    float y[8];
+    load8(head + partner, y);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const float x1 = lo ? x[i] : y[i], x2 = lo ? y[i] : x[i];
+      x[i] = lo ? round_bf16(round_bf16(x1 * cs[i]) + round_bf16(-x2 * sn[i]))
+                : round_bf16(round_bf16(x2 * cs[i]) + round_bf16(x1 * sn[i]));
+    }
+  }
+};
 
 // kUnroll: K/V loads in flight per thread.
 template <int D, int MAXG, int kUnroll>
@@ -77,6 +93,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
   const bf16* qrow = p.q + int64_t(s) * p.q_stride;
   const int kg = lane / TPK, d0 = (lane % TPK) * 8;
   const float scale_log2 = p.scale * 1.4426950408889634f;
+  const Rope8 rot(d0, pos, rope ? p.inv_freq : nullptr, rope ? p.rotary_dim : 0);  // no-op without RoPE
   float q[MAXG][8], acc[MAXG][8];
 #pragma unroll
   for (int g = 0; g < MAXG; ++g) {
@@ -85,18 +102,18 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
     if (g < G) {
       const bf16* head = qrow + (kvh * G + g) * D;
       load8(head + d0, q[g]);
-      if (rope) rope8(head, d0, pos, p.inv_freq, p.rotary_dim, q[g]);
+      rot.apply(head, q[g]);
 #pragma unroll
       for (int i = 0; i < 8; ++i) q[g][i] *= scale_log2;
     }
   }
-  if (fresh >= 0 && tid < TPK) {
+  if (fresh >= 0 && tid < TPK) {  // warp 0's first TPK lanes: dd == d0, so rot fits this k
     const bf16* khead = qrow + (p.num_heads + kvh) * D;
     const bf16* vhead = qrow + (p.num_heads + p.num_kv_heads + kvh) * D;
     const int dd = tid * 8;
     float kx[8];
     load8(khead + dd, kx);
-    rope8(khead, dd, pos, p.inv_freq, p.rotary_dim, kx);
+    rot.apply(khead, kx);
     store8(sKnew + dd, kx);  // kx holds bf16 values: exact
     const uint4 vraw = *reinterpret_cast<const uint4*>(vhead + dd);
     *reinterpret_cast<uint4*>(sVnew + dd) = vraw;
