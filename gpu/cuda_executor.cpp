@@ -162,8 +162,6 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   take(reinterpret_cast<void**>(&part_acc_), partials * D * 4);
   take(reinterpret_cast<void**>(&part_ml_), partials * 2 * 4);
   take(reinterpret_cast<void**>(&meta_dev_), layout.total * 4);
-  take(reinterpret_cast<void**>(&split_counters_), S * c.num_kv_heads * 4);
-  take(reinterpret_cast<void**>(&norm_counter_), 4);
   take(reinterpret_cast<void**>(&specs_dev_), S * sizeof(SampleSpec));
   take(reinterpret_cast<void**>(&out_dev_), S * sizeof(SampleOut));
   const cudaError_t err = cudaMalloc(&act_, off);
@@ -174,8 +172,6 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
                              cudaGetErrorString(err));
   }
   for (auto& [p, o] : slots) *p = static_cast<char*>(act_) + o;
-  CUDA_CHECK(cudaMemset(split_counters_, 0, S * c.num_kv_heads * 4));  // each launch leaves them zero
-  CUDA_CHECK(cudaMemset(norm_counter_, 0, 4));
   meta_ints_ = layout.total;
   CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&meta_host_), meta_ints_ * 4, cudaHostAllocDefault));
   CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&specs_host_), S * sizeof(SampleSpec), cudaHostAllocDefault));

@@ -121,8 +121,6 @@ class CudaExecutor final : public Executor {
   float *logits_shard_ = nullptr, *logits_gather_ = nullptr;  // TP: [S][vocab_rows], [tp][S][vocab_rows]
   float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
   int32_t* meta_dev_ = nullptr;
-  int32_t* split_counters_ = nullptr;  // decode attention's fused combine: [seqs][kv_heads], kept zero
-  int32_t* norm_counter_ = nullptr;    // the skinny product's fused add + RMSNorm: one, kept zero
   SampleSpec* specs_dev_ = nullptr;
   SampleOut* out_dev_ = nullptr;
   LogitAdjust* adjust_dev_ = nullptr;

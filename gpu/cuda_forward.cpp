@@ -4,7 +4,6 @@
 // As a TP rank: vocab-shard embedding + all-reduce, all-reduce after o_proj and after down, and the
 // vocab-shard logits all-gathered into the full rows on rank 0 (sampling stays whole on rank 0).
 #include <cmath>
-#include <cstdlib>
 
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
@@ -13,22 +12,11 @@
 #include "gpu/kernels/attention_prefill.cuh"
 #include "gpu/kernels/elementwise.cuh"
 #include "gpu/kernels/embedding.cuh"
-#include "gpu/kernels/gemv.cuh"
 #include "gpu/kernels/head_norm.cuh"
 #include "gpu/kernels/rms_norm.cuh"
 #include "gpu/kernels/rope_cache.cuh"
 
 namespace dynamo::gpu {
-namespace {
-
-// Decode-step fusions (docs/PERFORMANCE.md), on unless the variable is "0"; read per forward pass
-// so that a test or benchmark can compare executors built under each setting (graphs bake it).
-bool fusion_on(const char* var) {
-  const char* e = std::getenv(var);
-  return e == nullptr || e[0] != '0';
-}
-
-}  // namespace
 
 void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const StepRequest* sends) {
   const ModelConfig& c = config_;
@@ -61,17 +49,6 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.scale = scale;
     dp.part_acc = part_acc_;
     dp.part_ml = part_ml_;
-    // --- decode fusions: RoPE + KV store inside the attention split kernel (DYNAMO_FUSE_ROPE), and
-    // the split combine done by each (sequence, kv head)'s last split block (DYNAMO_FUSE_COMBINE).
-    const bool send_before_attention = sends && !send_after_attention_;  // the send needs the cache first
-    if (fusion_on("DYNAMO_FUSE_ROPE") && c.rotary_dim > 0 && c.rotary_dim % 16 == 0 &&
-        !send_before_attention) {
-      dp.positions = meta + L.positions;  // decode: token s is sequence s
-      dp.slots = meta + L.slots;
-      dp.inv_freq = inv_freq_;
-      dp.rotary_dim = int(c.rotary_dim);
-    }
-    if (fusion_on("DYNAMO_FUSE_COMBINE")) dp.counters = split_counters_;
   } else {
     pp.q = qkv_;
     pp.q_stride = qkvd;
@@ -91,16 +68,6 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     pp.scale = scale;
   }
 
-  // --- decode fusion: proj_ = x W^T with the following residual add + RMSNorm done by the skinny
-  // product's last block (DYNAMO_FUSE_NORM); false when the product goes to cuBLAS (then unfused).
-  const bool fuse_norm = decode && shard_.size == 1 && fusion_on("DYNAMO_FUSE_NORM");  // TP: all-reduce first
-  auto project_add_norm = [&](const __nv_bfloat16* x, const __nv_bfloat16* wt, int in,
-                              const __nv_bfloat16* norm_w) {
-    const GemvAddNorm fused{residual_, norm_w, normed_, eps, norm_counter_};
-    return fuse_norm && linear_->forward_add_norm(x, wt, proj_, T, in, H, fused);
-  };
-  bool normed_ready = false;  // normed_ holds the next norm's output (fused into the down product)
-
   if (shard_.size > 1) {
     embed_tokens_shard(meta + L.tokens, weights_.embed, residual_, T, H, int(layout_.vocab_begin),
                        int(layout_.vocab_size), stream_);
@@ -110,22 +77,19 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   }
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    if (!normed_ready) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
+    add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
     linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
     if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
     if (w.q_norm) {
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
       head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);
     }
-    if (dp.positions == nullptr)  // else the decode attention kernel rotates and stores (above)
-      rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
-                     int(c.rotary_dim), stream_);
+    rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
+                   int(c.rotary_dim), stream_);
     if (sends && !send_after_attention_) send_layer(*sends, l);
     if (decode) {
       dp.k_cache = k_cache(l);
       dp.v_cache = v_cache(l);
-      dp.k_store = k_cache(l);
-      dp.v_store = v_cache(l);
       attention_decode(dp, stream_);
     } else {
       pp.k_cache = k_cache(l);
@@ -133,24 +97,17 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       attention_prefill(pp, stream_);
     }
     if (sends && send_after_attention_) send_layer(*sends, l);
-    if (!project_add_norm(attn_, w.o, qd, w.post_norm)) {
-      linear_->forward(attn_, w.o, proj_, T, qd, H);
-      all_reduce(proj_, size_t(T) * H);
-      add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
-    }
+    linear_->forward(attn_, w.o, proj_, T, qd, H);
+    all_reduce(proj_, size_t(T) * H);
+    add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
     if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
       linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
       swiglu(gate_up_, mlp_act_, T, I, stream_);
     }
-    const bool last = l + 1 == int(c.num_layers);
-    const __nv_bfloat16* next_norm = last ? weights_.final_norm : weights_.layers[l + 1].input_norm;
-    normed_ready = project_add_norm(mlp_act_, w.down, I, next_norm);
-    if (!normed_ready) {
-      linear_->forward(mlp_act_, w.down, proj_, T, I, H);
-      all_reduce(proj_, size_t(T) * H);
-    }
+    linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    all_reduce(proj_, size_t(T) * H);
   }
-  if (!normed_ready) add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
+  add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
   (void)V;
   if (graph_rows) {
     lm_head(normed_, S);

@@ -41,13 +41,6 @@ void Linear::forward_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* 
                             CUDA_R_16BF, in, &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-bool Linear::forward_add_norm(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in,
-                              int out, const GemvAddNorm& norm) {
-  if (rows < 1 || rows > gemv_max_rows_ || in % 8 != 0 || out % 8 != 0) return false;
-  gemv_bf16_add_norm(x, w, y, rows, in, out, norm, stream_);
-  return true;
-}
-
 bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows,
                             int in, int inter) {
   if (rows < 1 || rows > 2 || rows > gemv_max_rows_ || in % 8 != 0) return false;

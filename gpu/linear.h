@@ -7,8 +7,6 @@
 
 #include <cstddef>
 
-#include "gpu/kernels/gemv.cuh"
-
 namespace dynamo::gpu {
 
 class Linear {
@@ -27,11 +25,6 @@ class Linear {
   // kernel; returns false (and does nothing) otherwise.
   bool forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows, int in,
                       int inter);
-
-  // y = x W^T (bf16) with the residual add + RMSNorm of GemvAddNorm folded in, when rows is small
-  // enough for the skinny kernel and out % 8 == 0; returns false (and does nothing) otherwise.
-  bool forward_add_norm(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
-                        const GemvAddNorm& norm);
 
   cublasHandle_t handle() const { return handle_; }
   // Products of at most this many rows (<= kGemvMaxRows) go to the skinny kernel (gemv.cuh).

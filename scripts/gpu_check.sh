@@ -18,7 +18,6 @@ mkdir -p "$CARRY_DIR/lib"
 cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$CARRY_DIR/"
 cp tests/gpu/hf_compare.py "$CARRY_DIR/"
 [ -f tests/gpu/hf_bench.py ] && cp tests/gpu/hf_bench.py "$CARRY_DIR/"
-cp scripts/gpu_perf_variants.sh scripts/gpu_fusion_run.sh "$CARRY_DIR/"  # device-side run scripts
 cp -r configs/models "$CARRY_DIR/models"
 # Libraries from Debian that an Ubuntu CUDA image may not have (the CUDA ones it has).
 for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench"; do

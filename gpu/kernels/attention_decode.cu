@@ -14,46 +14,6 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
-constexpr int kMaxSplits = 64;  // also the fused combine's lanes: two split weights per lane
-
-// RoPE on dims [d0, d0 + 8) of a head (neox pairs i, i + rotary_dim / 2 over the first rotary_dim
-// dims; rotary_dim % 16 == 0 puts all 8 on one side of a pair). The cos/sin depend only on d0 and the
-// position, so a thread computes them once and applies them to each head it holds. Rounding exactly
-// as rope_and_cache_kernel, so the fused and unfused paths agree.
-struct Rope8 {
-  float cs[8], sn[8];
-  int partner = -1;  // dim offset of the pair's other half; -1: d0 is past rotary_dim (no rotation)
-  bool lo = true;    // d0 in the first half (x1 of the pair)
-
-  __device__ __forceinline__ Rope8(int d0, float pos, const float* inv_freq, int rotary_dim) {
-    const int half = rotary_dim / 2;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) cs[i] = sn[i] = 0.f;
-    if (d0 >= rotary_dim) return;
-    lo = d0 < half;
-    partner = lo ? d0 + half : d0 - half;
-    const int f0 = lo ? d0 : d0 - half;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      sincosf(pos * inv_freq[f0 + i], &sn[i], &cs[i]);
-      cs[i] = round_bf16(cs[i]);
-      sn[i] = round_bf16(sn[i]);
-    }
-  }
-
-  // x: the head's dims [d0, d0 + 8), unrotated; the partner dims are loaded from `head` (global).
-  __device__ __forceinline__ void apply(const bf16* head, float (&x)[8]) const {
-    if (partner < 0) return;
-    float y[8];
-    load8(head + partner, y);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const float x1 = lo ? x[i] : y[i], x2 = lo ? y[i] : x[i];
-      x[i] = lo ? round_bf16(round_bf16(x1 * cs[i]) + round_bf16(-x2 * sn[i]))
-                : round_bf16(round_bf16(x2 * cs[i]) + round_bf16(x1 * sn[i]));
-    }
-  }
-};
 
 // kUnroll: K/V loads in flight per thread.
 template <int D, int MAXG, int kUnroll>
@@ -62,12 +22,9 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
   constexpr int KPW = 32 / TPK;     // keys per warp per iteration
   constexpr int KPB = kWarps * KPW;  // keys per block per iteration
   constexpr int CHUNK = MAXG > 8 ? 128 : 256;
-  static_assert(CHUNK >= kMaxSplits, "the fused combine keeps split weights in sS");
   __shared__ float sS[MAXG][CHUNK];
   __shared__ float sM[MAXG], sL[MAXG], sA[MAXG];
   __shared__ float sRed[kWarps][MAXG][D];
-  __shared__ __align__(16) bf16 sKnew[D], sVnew[D];  // the new token's rotated k and its v (fused RoPE)
-  __shared__ int sLast;
 
   const int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   pdl_wait();
@@ -85,43 +42,19 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
       p.part_ml[part(tid) * 2] = -INFINITY;
       p.part_ml[part(tid) * 2 + 1] = 0.f;
     }
-  } else {
-  const bool rope = p.positions != nullptr;
-  // Position of the new token when this block holds it and takes it from shared memory, else -1.
-  const int fresh = rope && end == ctx ? ctx - 1 : -1;
-  const float pos = rope ? float(p.positions[s]) : 0.f;
-  const bf16* qrow = p.q + int64_t(s) * p.q_stride;
+    return;
+  }
   const int kg = lane / TPK, d0 = (lane % TPK) * 8;
   const float scale_log2 = p.scale * 1.4426950408889634f;
-  const Rope8 rot(d0, pos, rope ? p.inv_freq : nullptr, rope ? p.rotary_dim : 0);  // no-op without RoPE
   float q[MAXG][8], acc[MAXG][8];
 #pragma unroll
   for (int g = 0; g < MAXG; ++g) {
 #pragma unroll
     for (int i = 0; i < 8; ++i) q[g][i] = acc[g][i] = 0.f;
     if (g < G) {
-      const bf16* head = qrow + (kvh * G + g) * D;
-      load8(head + d0, q[g]);
-      rot.apply(head, q[g]);
+      load8(p.q + int64_t(s) * p.q_stride + (kvh * G + g) * D + d0, q[g]);
 #pragma unroll
       for (int i = 0; i < 8; ++i) q[g][i] *= scale_log2;
-    }
-  }
-  if (fresh >= 0 && tid < TPK) {  // warp 0's first TPK lanes: dd == d0, so rot fits this k
-    const bf16* khead = qrow + (p.num_heads + kvh) * D;
-    const bf16* vhead = qrow + (p.num_heads + p.num_kv_heads + kvh) * D;
-    const int dd = tid * 8;
-    float kx[8];
-    load8(khead + dd, kx);
-    rot.apply(khead, kx);
-    store8(sKnew + dd, kx);  // kx holds bf16 values: exact
-    const uint4 vraw = *reinterpret_cast<const uint4*>(vhead + dd);
-    *reinterpret_cast<uint4*>(sVnew + dd) = vraw;
-    const int slot = p.slots[s];
-    if (slot >= 0) {
-      const int64_t off = (int64_t(slot) * p.num_kv_heads + kvh) * D + dd;
-      *reinterpret_cast<uint4*>(p.k_store + off) = *reinterpret_cast<const uint4*>(sKnew + dd);
-      *reinterpret_cast<uint4*>(p.v_store + off) = vraw;
     }
   }
   if (tid < MAXG) {
@@ -144,12 +77,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
         for (int i = 0; i < 8; ++i) k[u][i] = 0.f;
         if (jj < n) {
           const int j = c + jj;
-          if (j == fresh) {
-            load8(sKnew + d0, k[u]);
-          } else {
-            const int64_t blk = bt[j / p.block_size];
-            load8(p.k_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, k[u]);
-          }
+          const int64_t blk = bt[j / p.block_size];
+          load8(p.k_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, k[u]);
         }
       }
 #pragma unroll
@@ -205,12 +134,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
         for (int i = 0; i < 8; ++i) v[u][i] = 0.f;
         if (jj < n) {
           const int j = c + jj;
-          if (j == fresh) {
-            load8(sVnew + d0, v[u]);
-          } else {
-            const int64_t blk = bt[j / p.block_size];
-            load8(p.v_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, v[u]);
-          }
+          const int64_t blk = bt[j / p.block_size];
+          load8(p.v_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, v[u]);
         }
       }
 #pragma unroll
@@ -252,68 +177,13 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
     p.part_ml[part(tid) * 2] = sM[tid];
     p.part_ml[part(tid) * 2 + 1] = sL[tid];
   }
-  }  // start < end
-  if (p.counters == nullptr) return;
-
-  // Fused combine (threadFenceReduction pattern): publish this split, count it, and let the last
-  // split block of this (sequence, kv head) merge all of them. Partials are read with ld.cg (L2), as
-  // another multiprocessor wrote them. The last block resets the counter for the next launch.
-  __threadfence();
-  __syncthreads();
-  int32_t* counter = p.counters + s * p.num_kv_heads + kvh;
-  if (tid == 0) sLast = atomicAdd(counter, 1) == p.num_splits - 1;
-  __syncthreads();
-  if (!sLast) return;
-  __threadfence();
-  const int n = p.num_splits;
-  for (int g = warp; g < G; g += kWarps) {
-    const int64_t base = (int64_t(s) * p.num_heads + kvh * G + g) * n;
-    float m0 = -INFINITY, l0 = 0.f, m1 = -INFINITY, l1 = 0.f;
-    if (lane < n) {
-      m0 = __ldcg(p.part_ml + (base + lane) * 2);
-      l0 = __ldcg(p.part_ml + (base + lane) * 2 + 1);
-    }
-    if (lane + 32 < n) {
-      m1 = __ldcg(p.part_ml + (base + lane + 32) * 2);
-      l1 = __ldcg(p.part_ml + (base + lane + 32) * 2 + 1);
-    }
-    const float m = warp_max(fmaxf(m0, m1));
-    const float w0 = m0 == -INFINITY ? 0.f : exp2f(m0 - m);  // a split that saw no key weighs nothing
-    const float w1 = m1 == -INFINITY ? 0.f : exp2f(m1 - m);
-    const float l = warp_sum(l0 * w0 + l1 * w1);
-    if (lane < n) sS[g][lane] = w0;
-    if (lane + 32 < n) sS[g][lane + 32] = w1;
-    if (lane == 0) sL[g] = l;
-  }
-  __syncthreads();
-  constexpr int Q = D / 4;  // float4 columns per head
-  for (int idx = tid; idx < G * Q; idx += kThreads) {
-    const int g = idx / Q, d = (idx % Q) * 4;
-    const float4* src =
-        reinterpret_cast<const float4*>(p.part_acc + (int64_t(s) * p.num_heads + kvh * G + g) * n * D + d);
-    float4 o = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 16
-    for (int i = 0; i < n; ++i) {
-      const float4 a = __ldcg(src + int64_t(i) * Q);
-      const float w = sS[g][i];
-      o.x += a.x * w;
-      o.y += a.y * w;
-      o.z += a.z * w;
-      o.w += a.w * w;
-    }
-    const float l = sL[g];
-    __nv_bfloat162 r[2];
-    r[0] = __floats2bfloat162_rn(l > 0.f ? o.x / l : 0.f, l > 0.f ? o.y / l : 0.f);
-    r[1] = __floats2bfloat162_rn(l > 0.f ? o.z / l : 0.f, l > 0.f ? o.w / l : 0.f);
-    *reinterpret_cast<uint2*>(p.out + int64_t(s) * p.out_stride + (kvh * G + g) * D + d) =
-        *reinterpret_cast<const uint2*>(r);
-  }
-  if (tid == 0) *counter = 0;
 }
 
 // One block of head_dim threads per (sequence, q head); the splits' (max, sum) pairs are read in
 // parallel (one per thread, num_splits <= kMaxSplits <= head_dim) and their weights go through shared
 // memory, so the per-dimension sum issues its loads back to back instead of one latency per split.
+constexpr int kMaxSplits = 64;
+
 __global__ void attention_decode_combine_kernel(const AttentionDecodeParams p) {
   __shared__ float s_w[kMaxSplits], s_red[2][4];
   const int s = blockIdx.x, h = blockIdx.y, d = threadIdx.x, warp = d / 32, lane = d % 32;
@@ -352,7 +222,6 @@ void launch(const AttentionDecodeParams& p, cudaStream_t stream) {
   else
     launch_pdl(attention_decode_split_kernel<D, MAXG, 1>, grid, kThreads, 0, stream, p);
   CUDA_CHECK_LAUNCH();
-  if (p.counters != nullptr) return;  // the split kernel combined
   launch_pdl(attention_decode_combine_kernel, dim3(p.num_seqs, p.num_heads), D, 0, stream, p);
   CUDA_CHECK_LAUNCH();
 }
@@ -381,11 +250,6 @@ void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream) {
     throw std::invalid_argument("attention_decode: num_splits " + std::to_string(p.num_splits) + " not in 1.." +
                                 std::to_string(kMaxSplits));
   if (p.num_heads % p.num_kv_heads != 0) throw std::invalid_argument("attention: num_heads % num_kv_heads != 0");
-  if (p.positions != nullptr &&
-      (p.rotary_dim <= 0 || p.rotary_dim % 16 != 0 || p.rotary_dim > p.head_dim || p.slots == nullptr ||
-       p.inv_freq == nullptr || p.k_store == nullptr || p.v_store == nullptr))
-    throw std::invalid_argument("attention_decode: fused RoPE needs rotary_dim % 16 == 0 (<= head_dim), slots, "
-                                "inv_freq and the writable cache");
   switch (p.head_dim) {
     case 64: launch_group<64>(p, stream); break;
     case 128: launch_group<128>(p, stream); break;

@@ -24,23 +24,6 @@ struct AttentionDecodeParams {
   float scale = 1.f;
   float* part_acc = nullptr;  // scratch [num_seqs][num_heads][num_splits][head_dim]
   float* part_ml = nullptr;   // scratch [num_seqs][num_heads][num_splits][2]
-
-  // Fused RoPE + KV store (decode steps): when positions is set, q points at the fused qkv rows
-  // (q heads, k heads, v heads; q_stride = the row) as the QKV projection left them, unrotated. Each
-  // block rotates its q heads; the block whose split holds the new token (position ctx_len - 1)
-  // rotates that token's k, attends to it from shared memory and is the only one that stores k and v
-  // at slots[s] (skipped when < 0). Rounding as rope_and_cache(). rotary_dim % 16 == 0.
-  const int32_t* positions = nullptr;      // per sequence
-  const int32_t* slots = nullptr;          // per sequence: block * block_size + offset
-  const float* inv_freq = nullptr;         // [rotary_dim / 2]
-  int rotary_dim = 0;
-  __nv_bfloat16* k_store = nullptr;        // the same cache as k_cache / v_cache, writable
-  __nv_bfloat16* v_store = nullptr;
-
-  // Fused combine: when set, [num_seqs][num_kv_heads] arrival counters, zero before the launch and
-  // left zero after it; the last split block of each (sequence, kv head) to finish merges the splits,
-  // so no combine kernel runs. Unset: the combine kernel runs.
-  int32_t* counters = nullptr;
 };
 
 // Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);

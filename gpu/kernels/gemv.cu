@@ -2,7 +2,6 @@
 // flight per lane, x read through the read-only cache (it is small and shared by every warp). Launched
 // with PDL: each warp's first weight loads are issued before pdl_wait, while the previous kernel drains.
 #include <stdexcept>
-#include <type_traits>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/device_utils.cuh"
@@ -28,59 +27,8 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   }
 }
 
-// The add + RMSNorm epilogue (GemvAddNorm), run by the launch's last block to finish: the product
-// rows were written by other multiprocessors, so they are read with ld.cg after the fence/counter
-// handshake (threadFenceReduction pattern). Same rounding as add_rms_norm_kernel.
-template <int M>
-__device__ __forceinline__ void add_norm_tail(const bf16* y, int hidden, const GemvAddNorm& a) {
-  constexpr int kThreads = kWarps * 32;
-  __shared__ int s_last;
-  __shared__ float s_part[kWarps];
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) s_last = atomicAdd(a.counter, 1) == int(gridDim.x) - 1;
-  __syncthreads();
-  if (!s_last) return;
-  __threadfence();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int m = 0; m < M; ++m) {
-    const int64_t base = int64_t(m) * hidden;
-    float sumsq = 0.f;
-    for (int i = threadIdx.x * 8; i < hidden; i += kThreads * 8) {
-      float r[8], p[8];
-      unpack8(__ldcg(reinterpret_cast<const uint4*>(a.residual + base + i)), r);
-      unpack8(__ldcg(reinterpret_cast<const uint4*>(y + base + i)), p);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        r[j] = round_bf16(r[j] + p[j]);
-        sumsq += r[j] * r[j];
-      }
-      store8(a.residual + base + i, r);
-    }
-    sumsq = warp_sum(sumsq);
-    if (lane == 0) s_part[warp] = sumsq;
-    __syncthreads();
-    float total = 0.f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) total += s_part[w];
-    const float inv = rsqrtf(total / float(hidden) + a.eps);
-    // Each thread reads back exactly the residual elements it wrote above.
-    for (int i = threadIdx.x * 8; i < hidden; i += kThreads * 8) {
-      float r[8], wv[8];
-      load8(a.residual + base + i, r);
-      load8(a.weight + i, wv);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) r[j] = wv[j] * round_bf16(r[j] * inv);
-      store8(a.normed + base + i, r);
-    }
-    __syncthreads();  // s_part is reused by the next row
-  }
-  if (threadIdx.x == 0) *a.counter = 0;
-}
-
 template <int M, typename Out>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out,
-                                                           const GemvAddNorm norm) {
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
   const uint4* wr = reinterpret_cast<const uint4*>(w + size_t(n) * in);
@@ -93,7 +41,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const 
   }
   pdl_wait();
   pdl_trigger();
-  if (n < out) {  // no early return: every thread takes part in the epilogue's barriers
+  if (n >= out) return;
   const uint4* xr = reinterpret_cast<const uint4*>(x);
   float acc[M];
 #pragma unroll
@@ -132,10 +80,6 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const 
   for (int m = 0; m < M; ++m) {
     const float v = warp_sum(acc[m]);
     if (lane == 0) store_out(y + size_t(m) * out + n, v);
-  }
-  }  // n < out
-  if constexpr (std::is_same_v<Out, bf16>) {
-    if (norm.counter != nullptr) add_norm_tail<M>(y, out, norm);
   }
 }
 
@@ -192,18 +136,17 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x,
 }
 
 template <typename Out>
-void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cudaStream_t stream,
-            const GemvAddNorm& norm = {}) {
+void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cudaStream_t stream) {
   const dim3 grid((out + kWarps - 1) / kWarps), block(kWarps * 32);
   switch (rows) {
-    case 1: launch_pdl(gemv_kernel<1, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 2: launch_pdl(gemv_kernel<2, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 3: launch_pdl(gemv_kernel<3, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 4: launch_pdl(gemv_kernel<4, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 5: launch_pdl(gemv_kernel<5, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 6: launch_pdl(gemv_kernel<6, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 7: launch_pdl(gemv_kernel<7, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
-    case 8: launch_pdl(gemv_kernel<8, Out>, grid, block, 0, stream, x, w, y, in, out, norm); break;
+    case 1: launch_pdl(gemv_kernel<1, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 2: launch_pdl(gemv_kernel<2, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 3: launch_pdl(gemv_kernel<3, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 4: launch_pdl(gemv_kernel<4, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 5: launch_pdl(gemv_kernel<5, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 6: launch_pdl(gemv_kernel<6, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 7: launch_pdl(gemv_kernel<7, Out>, grid, block, 0, stream, x, w, y, in, out); break;
+    case 8: launch_pdl(gemv_kernel<8, Out>, grid, block, 0, stream, x, w, y, in, out); break;
     default: return;
   }
   CUDA_CHECK_LAUNCH();
@@ -213,14 +156,6 @@ void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cud
 
 void gemv_bf16(const bf16* x, const bf16* w, bf16* y, int rows, int in, int out, cudaStream_t stream) {
   launch(x, w, y, rows, in, out, stream);
-}
-
-void gemv_bf16_add_norm(const bf16* x, const bf16* w, bf16* y, int rows, int in, int out, const GemvAddNorm& norm,
-                        cudaStream_t stream) {
-  if (norm.counter == nullptr || norm.residual == nullptr || norm.weight == nullptr || norm.normed == nullptr ||
-      out % 8 != 0 || rows < 1 || rows > kGemvMaxRows)
-    throw std::invalid_argument("gemv_bf16_add_norm: needs residual, weight, normed, counter, out % 8 == 0, 1..8 rows");
-  launch(x, w, y, rows, in, out, stream, norm);
 }
 
 void gemv_f32(const bf16* x, const bf16* w, float* y, int rows, int in, int out, cudaStream_t stream) {

@@ -5,28 +5,13 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <cstdint>
-
 namespace dynamo::gpu {
 
 constexpr int kGemvMaxRows = 8;
 
-// Residual add + RMSNorm folded into a bf16 product y[rows, out] (out = hidden size, a multiple of 8):
-// the last block of the launch to finish does residual = bf16(residual + y), then normed = weight *
-// bf16(residual * rsqrt(mean(residual^2) + eps)), as add_rms_norm() would, so no norm kernel runs.
-struct GemvAddNorm {
-  __nv_bfloat16* residual = nullptr;      // [rows, out], updated in place
-  const __nv_bfloat16* weight = nullptr;  // [out]
-  __nv_bfloat16* normed = nullptr;        // [rows, out]; must not alias the product's input x
-  float eps = 0.f;
-  int32_t* counter = nullptr;             // one arrival counter, zero before the launch and left zero
-};
-
 // in must be a multiple of 8. y is bf16 (gemv_bf16) or fp32 (gemv_f32), row-major [rows, out].
 void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
                cudaStream_t stream);
-void gemv_bf16_add_norm(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
-                        const GemvAddNorm& norm, cudaStream_t stream);
 void gemv_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out,
               cudaStream_t stream);
 
