@@ -81,6 +81,7 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   num_sms_ = prop.multiProcessorCount;
   name_ = "cuda:" + std::to_string(device_) + " (" + prop.name + ")";
   if (shard_.size > 1) name_ += " TP rank " + std::to_string(shard_.rank) + "/" + std::to_string(shard_.size);
+  init_l2_prefetch(size_t(prop.l2CacheSize));  // first: a bad DYNAMO_L2_PREFETCH throws before any allocation
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   layer_events_.resize(config_.num_layers);
@@ -112,6 +113,7 @@ CudaExecutor::~CudaExecutor() {
   cudaStreamSynchronize(stream_);
   cudaStreamSynchronize(copy_stream_);
   clear_graphs();
+  destroy_l2_prefetch();
   free_activations();
   if (kv_) cudaFree(kv_);
   if (inv_freq_) cudaFree(inv_freq_);

@@ -15,6 +15,7 @@
 #include "core/executor/executor.h"
 #include "core/model/tensor_shard.h"
 #include "gpu/device_weights.h"
+#include "gpu/kernels/l2_prefetch.cuh"
 #include "gpu/kernels/sampling.cuh"
 #include "gpu/linear.h"
 #include "gpu/tp_comm.h"
@@ -58,6 +59,22 @@ class CudaExecutor final : public Executor {
   };
   SendTiming last_send_timing() const { return send_timing_; }
 
+  // DYNAMO_L2_PREFETCH (measurements in docs/PERFORMANCE.md): decode steps of at most 2 rows on one
+  // GPU (no TP) prefetch weights into L2 from a parallel branch: a side stream forked from the
+  // compute stream by events (captured into the decode graph as a parallel branch) and joined at the
+  // end of the forward pass. The products read the same bytes either way: numerics are unchanged.
+  enum class L2Prefetch {
+    kOff = 0,
+    kOproj = 1,           // layer l's o_proj, from when its QKV product ends (beside RoPE + attention)
+    kQkvBesideDown = 2,   // kOproj + the first DYNAMO_L2_PREFETCH_MB of layer l+1's QKV, from when
+                          // layer l's gate/up ends (beside the down product and the norm)
+    kQkvAfterDown = 3,    // kOproj + that QKV part from when layer l's down product ends
+    kQkvLinesEvictLast = 4,  // kQkvBesideDown with per-line prefetch.global.L2::evict_last
+  };
+  L2Prefetch l2_prefetch_mode() const { return l2pf_mode_; }
+  // Prefetch kernels enqueued so far (eager launches and graph captures; not graph replays). Tests.
+  int64_t l2_prefetch_launches() const { return l2pf_launches_; }
+
  private:
   struct Meta;  // host-side layout of one step's metadata
   // Device buffers sized for up to cap_tokens_ tokens and cap_seqs_ sequences.
@@ -80,6 +97,12 @@ class CudaExecutor final : public Executor {
   void copy_blocks_to(Executor& dst, std::span<const int32_t> src, std::span<const int32_t> dst_blocks,
                       int layer, cudaStream_t stream);
   __nv_bfloat16* k_cache(int layer) const;
+  // cuda_l2_prefetch.cpp
+  void init_l2_prefetch(size_t l2_bytes);
+  void destroy_l2_prefetch();
+  bool l2_prefetch_on(bool decode, int rows, bool sends) const;
+  void prefetch_weights(const void* p, size_t bytes, L2PrefetchOp op);
+  void join_prefetch();
   __nv_bfloat16* v_cache(int layer) const;
 
   ModelConfig config_;       // this rank's view: local head counts and intermediate size
@@ -130,6 +153,14 @@ class CudaExecutor final : public Executor {
   SampleSpec* specs_host_ = nullptr;
   SampleOut* out_host_ = nullptr;
   LogitAdjust* adjust_host_ = nullptr;
+
+  L2Prefetch l2pf_mode_ = L2Prefetch::kOff;
+  size_t l2pf_qkv_bytes_ = 0;   // DYNAMO_L2_PREFETCH_MB
+  size_t l2pf_max_bytes_ = 0;   // at most 3/4 of the device's L2 per prefetch
+  cudaStream_t l2pf_stream_ = nullptr;
+  cudaEvent_t l2pf_fork_ = nullptr, l2pf_join_ = nullptr;
+  bool l2pf_forked_ = false;  // the side stream has work the compute stream has not joined yet
+  int64_t l2pf_launches_ = 0;
 
   std::map<int, cudaGraphExec_t> graphs_;
   std::vector<int> peers_enabled_;  // decode graphs by padded batch size

@@ -3,6 +3,7 @@
 // the final norm and the lm_head over the rows that are sampled. No host synchronisation inside.
 // As a TP rank: vocab-shard embedding + all-reduce, all-reduce after o_proj and after down, and the
 // vocab-shard logits all-gathered into the full rows on rank 0 (sampling stays whole on rank 0).
+#include <algorithm>
 #include <cmath>
 
 #include "gpu/cuda_check.h"
@@ -75,10 +76,18 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   } else {
     embed_tokens(meta + L.tokens, weights_.embed, residual_, T, H, stream_);
   }
+  // L2 prefetch branch (DYNAMO_L2_PREFETCH, see cuda_executor.h): which weights, from when.
+  const bool prefetch = l2_prefetch_on(decode, T, sends != nullptr);
+  const L2Prefetch mode = l2pf_mode_;
+  const L2PrefetchOp op = mode == L2Prefetch::kQkvLinesEvictLast ? L2PrefetchOp::kLinesEvictLast : L2PrefetchOp::kBulk;
+  const size_t o_bytes = size_t(H) * qd * 2, qkv_head = std::min(size_t(qkvd) * H * 2, l2pf_qkv_bytes_);
+  const bool qkv_beside_down = mode == L2Prefetch::kQkvBesideDown || mode == L2Prefetch::kQkvLinesEvictLast;
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
+    const bool next = l + 1 < int(c.num_layers);
     add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
     linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
+    if (prefetch) prefetch_weights(w.o, o_bytes, op);
     if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
     if (w.q_norm) {
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
@@ -104,7 +113,10 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
       swiglu(gate_up_, mlp_act_, T, I, stream_);
     }
+    if (prefetch && next && qkv_beside_down) prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
     linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    if (prefetch && next && mode == L2Prefetch::kQkvAfterDown)
+      prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
     all_reduce(proj_, size_t(T) * H);
   }
   add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
@@ -116,6 +128,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     gather_rows(normed_, meta + L.logit_rows, last_, rows, H, stream_);
     lm_head(last_, rows);
   }
+  join_prefetch();
 }
 
 void CudaExecutor::all_reduce(__nv_bfloat16* buf, size_t n) {

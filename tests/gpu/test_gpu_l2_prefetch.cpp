@@ -1,0 +1,137 @@
+// DYNAMO_L2_PREFETCH must not change numerics: with each prefetch mode the decode logits and greedy
+// tokens equal the switch-off run bit for bit, through decode graphs and eager launches, at 1 and 2
+// rows (prefetched) and 3 rows (not prefetched); bad values of the switch fail at construction.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "core/util/errors.h"
+#include "gpu/cuda_executor.h"
+#include "tests/gpu/executor_driver.h"
+#include "tests/gpu/gpu_test_util.h"
+
+using namespace dynamo;
+using namespace dynamo::gpu;
+using namespace dynamo::gpu::test;
+
+namespace {
+
+// Sets an environment variable for one scope (the executor reads it in its constructor), then
+// restores what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { had_ ? setenv(name_, old_.c_str(), 1) : unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+ExecutorOptions prefetch_opts(bool eager) {
+  ExecutorOptions o;
+  o.device = "cuda:0";
+  o.num_kv_blocks = 256;
+  o.max_num_seqs = 8;
+  o.enforce_eager = eager;
+  return o;
+}
+
+// Every decode logit row of `steps` steps for batches of 1, 2 and 3 sequences (prefill first), in
+// order, and the prefetch kernels enqueued during the decode steps of each batch size.
+struct Trace {
+  std::vector<std::vector<float>> logits;
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<int64_t> launches;  // per batch size
+};
+
+Trace run_trace(CudaExecutor& ex, uint64_t seed, int vocab, int steps) {
+  std::mt19937_64 rng(seed);
+  Trace t;
+  int block_base = 0;
+  for (int batch : {1, 2, 3}) {
+    std::vector<DriverSeq> seqs(batch);
+    for (int i = 0; i < batch; ++i) {
+      seqs[i].id = batch * 10 + i;
+      seqs[i].prompt.resize(5 + 23 * i + batch);
+      for (auto& tok : seqs[i].prompt) tok = int32_t(rng() % vocab);
+      for (int b = 0; b < 8; ++b) seqs[i].blocks.push_back(block_base++);  // 128 tokens each
+    }
+    run_step(ex, ptrs(seqs), 1 << 30, false);  // prefill (never prefetched)
+    const int64_t before = ex.l2_prefetch_launches();
+    for (int k = 0; k < steps; ++k) t.logits.push_back(run_step(ex, ptrs(seqs), 1 << 30, true).logits);
+    t.launches.push_back(ex.l2_prefetch_launches() - before);
+    for (auto& s : seqs) t.tokens.push_back(s.generated);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logits and tokens bit for bit") {
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  constexpr int kSteps = 8;
+  for (int variant : {0, 1}) {
+    CAPTURE(variant);
+    Model model;
+    model.config = tiny_config(variant);
+    model.weights = make_test_weights(model.config, seed + variant, 0.08f);
+    const int vocab = int(model.config.vocab_size);
+    for (bool eager : {false, true}) {
+      CAPTURE(eager);
+      Trace ref;
+      {
+        ScopedEnv off("DYNAMO_L2_PREFETCH", "0");
+        CudaExecutor ex(model, prefetch_opts(eager));
+        CHECK(ex.l2_prefetch_mode() == CudaExecutor::L2Prefetch::kOff);
+        ref = run_trace(ex, seed + 7, vocab, kSteps);
+        CHECK(ref.launches == std::vector<int64_t>{0, 0, 0});
+      }
+      for (int mode = 1; mode <= 4; ++mode) {
+        CAPTURE(mode);
+        ScopedEnv on("DYNAMO_L2_PREFETCH", std::to_string(mode));
+        ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "1");
+        CudaExecutor ex(model, prefetch_opts(eager));
+        CHECK(int(ex.l2_prefetch_mode()) == mode);
+        const Trace t = run_trace(ex, seed + 7, vocab, kSteps);
+        // Eagerly every decode step enqueues prefetches; with graphs the first step of each size
+        // (eager run + capture) does and replays do not. 3 rows are never prefetched.
+        CHECK(t.launches[0] > 0);
+        CHECK(t.launches[1] > 0);
+        CHECK(t.launches[2] == 0);
+        REQUIRE(t.logits.size() == ref.logits.size());
+        for (size_t i = 0; i < t.logits.size(); ++i) {
+          CAPTURE(i);
+          REQUIRE(t.logits[i].size() == ref.logits[i].size());
+          CHECK(t.logits[i] == ref.logits[i]);  // exact: same kernels, same bytes
+        }
+        CHECK(t.tokens == ref.tokens);
+        if (!eager) CHECK(ex.num_graphs() == 3);  // buckets 1, 2 and 4
+      }
+    }
+  }
+}
+
+TEST_CASE("l2 prefetch: bad DYNAMO_L2_PREFETCH values fail at construction, naming the variable") {
+  Model model;
+  model.config = tiny_config(0);
+  model.weights = make_test_weights(model.config, 1, 0.08f);
+  for (const char* bad : {"5", "-1", "on", "1x"}) {
+    CAPTURE(bad);
+    ScopedEnv env("DYNAMO_L2_PREFETCH", bad);
+    CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH"),
+                         ConfigError);
+  }
+  ScopedEnv on("DYNAMO_L2_PREFETCH", "1");
+  ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "0");
+  CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH_MB"),
+                       ConfigError);
+}
