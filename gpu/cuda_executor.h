@@ -156,7 +156,7 @@ class CudaExecutor final : public Executor {
 
   L2Prefetch l2pf_mode_ = L2Prefetch::kOff;
   size_t l2pf_qkv_bytes_ = 0;   // DYNAMO_L2_PREFETCH_MB
-  size_t l2pf_max_bytes_ = 0;   // at most 3/4 of the device's L2 per prefetch
+  size_t l2pf_max_bytes_ = 0;   // per prefetch: 3/4 of the device's L2 or DYNAMO_L2_PREFETCH_MAX_MB
   cudaStream_t l2pf_stream_ = nullptr;
   cudaEvent_t l2pf_fork_ = nullptr, l2pf_join_ = nullptr;
   bool l2pf_forked_ = false;  // the side stream has work the compute stream has not joined yet

@@ -1,6 +1,7 @@
 // CudaExecutor's L2 prefetch branch (DYNAMO_L2_PREFETCH): the switch, the side stream, and the
 // fork (compute stream -> side stream) and join (side -> compute) by events, which a stream capture
 // turns into a parallel branch of the decode graph. forward() decides what to prefetch and when.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -29,7 +30,10 @@ void CudaExecutor::init_l2_prefetch(size_t l2_bytes) {
   const int mode = env_int("DYNAMO_L2_PREFETCH", 0, 0, 4);
   l2pf_qkv_bytes_ = size_t(env_int("DYNAMO_L2_PREFETCH_MB", 16, 1, 1024)) << 20;
   l2pf_mode_ = L2Prefetch(mode);
-  l2pf_max_bytes_ = l2_bytes / 4 * 3;  // leave room for the KV and activations the step also reads
+  // Per prefetch at most 3/4 of L2 (room for the KV and activations the step also reads), or
+  // DYNAMO_L2_PREFETCH_MAX_MB (for measuring: H100's L2 is two partitions that may hold copies).
+  const int max_mb = env_int("DYNAMO_L2_PREFETCH_MAX_MB", 0, 0, 1024);
+  l2pf_max_bytes_ = max_mb > 0 ? std::min(size_t(max_mb) << 20, l2_bytes) : l2_bytes / 4 * 3;
   if (l2pf_mode_ == L2Prefetch::kOff) return;
   CUDA_CHECK(cudaStreamCreateWithFlags(&l2pf_stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaEventCreateWithFlags(&l2pf_fork_, cudaEventDisableTiming));

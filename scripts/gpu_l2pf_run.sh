@@ -48,9 +48,10 @@ bench off DYNAMO_L2_PREFETCH=0
 bench oproj DYNAMO_L2_PREFETCH=1
 bench qkv16-beside-down DYNAMO_L2_PREFETCH=2
 bench qkv16-after-down DYNAMO_L2_PREFETCH=3
+bench oproj-first16MB DYNAMO_L2_PREFETCH=1 DYNAMO_L2_PREFETCH_MAX_MB=16
 bench qkv16-lines-evict-last DYNAMO_L2_PREFETCH=4
-bench qkv8-beside-down DYNAMO_L2_PREFETCH=2 DYNAMO_L2_PREFETCH_MB=8
 bench off-again DYNAMO_L2_PREFETCH=0
+bench qkv8-beside-down DYNAMO_L2_PREFETCH=2 DYNAMO_L2_PREFETCH_MB=8
 
 echo
 grep -E "bandwidth|^1-row" "$OUT/bench.log" | head -3

@@ -37,11 +37,12 @@ void l2_prefetch(const void* p, size_t bytes, L2PrefetchOp op, cudaStream_t stre
   if (end <= begin) return;
   const char* base = reinterpret_cast<const char*>(begin);
   const size_t n = end - begin;
-  // Few blocks: the prefetch runs beside the main stream's kernels and must leave them the SMs.
+  // Few small blocks: the prefetch runs beside the main stream's kernels and leaves them the SMs;
+  // 16 blocks spread the bulk requests over 16 SMs' copy engines.
   if (op == L2PrefetchOp::kBulk) {
-    l2_prefetch_bulk_kernel<<<4, 128, 0, stream>>>(base, n);
+    l2_prefetch_bulk_kernel<<<16, 128, 0, stream>>>(base, n);
   } else {
-    l2_prefetch_lines_kernel<<<16, 256, 0, stream>>>(base, n);
+    l2_prefetch_lines_kernel<<<32, 256, 0, stream>>>(base, n);
   }
   CUDA_CHECK_LAUNCH();
 }

@@ -131,7 +131,12 @@ TEST_CASE("l2 prefetch: bad DYNAMO_L2_PREFETCH values fail at construction, nami
                          ConfigError);
   }
   ScopedEnv on("DYNAMO_L2_PREFETCH", "1");
-  ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "0");
-  CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH_MB"),
+  {
+    ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "0");
+    CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH_MB"),
+                         ConfigError);
+  }
+  ScopedEnv max_mb("DYNAMO_L2_PREFETCH_MAX_MB", "-3");
+  CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH_MAX_MB"),
                        ConfigError);
 }
