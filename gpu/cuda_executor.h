@@ -70,6 +70,7 @@ class CudaExecutor final : public Executor {
                           // layer l's gate/up ends (beside the down product and the norm)
     kQkvAfterDown = 3,    // kOproj + that QKV part from when layer l's down product ends
     kQkvLinesEvictLast = 4,  // kQkvBesideDown with per-line prefetch.global.L2::evict_last
+    kBranchOnly = 5,      // kQkvBesideDown's forks and kernels, 16 bytes each: the branch's own cost
   };
   L2Prefetch l2_prefetch_mode() const { return l2pf_mode_; }
   // Prefetch kernels enqueued so far (eager launches and graph captures; not graph replays). Tests.

@@ -81,7 +81,8 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   const L2Prefetch mode = l2pf_mode_;
   const L2PrefetchOp op = mode == L2Prefetch::kQkvLinesEvictLast ? L2PrefetchOp::kLinesEvictLast : L2PrefetchOp::kBulk;
   const size_t o_bytes = size_t(H) * qd * 2, qkv_head = std::min(size_t(qkvd) * H * 2, l2pf_qkv_bytes_);
-  const bool qkv_beside_down = mode == L2Prefetch::kQkvBesideDown || mode == L2Prefetch::kQkvLinesEvictLast;
+  const bool qkv_beside_down = mode == L2Prefetch::kQkvBesideDown || mode == L2Prefetch::kQkvLinesEvictLast ||
+                               mode == L2Prefetch::kBranchOnly;
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);

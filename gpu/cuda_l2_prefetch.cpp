@@ -27,7 +27,7 @@ int env_int(const char* name, int fallback, int lo, int hi) {
 }  // namespace
 
 void CudaExecutor::init_l2_prefetch(size_t l2_bytes) {
-  const int mode = env_int("DYNAMO_L2_PREFETCH", 0, 0, 4);
+  const int mode = env_int("DYNAMO_L2_PREFETCH", 0, 0, 5);
   l2pf_qkv_bytes_ = size_t(env_int("DYNAMO_L2_PREFETCH_MB", 16, 1, 1024)) << 20;
   l2pf_mode_ = L2Prefetch(mode);
   // Per prefetch at most 3/4 of L2 (room for the KV and activations the step also reads), or
@@ -59,6 +59,7 @@ bool CudaExecutor::l2_prefetch_on(bool decode, int rows, bool sends) const {
 // beside what is enqueued after. The side stream keeps its prefetches in order.
 void CudaExecutor::prefetch_weights(const void* p, size_t bytes, L2PrefetchOp op) {
   if (bytes > l2pf_max_bytes_) bytes = l2pf_max_bytes_;
+  if (l2pf_mode_ == L2Prefetch::kBranchOnly) bytes = std::min<size_t>(bytes, 16);
   if (bytes == 0) return;
   CUDA_CHECK(cudaEventRecord(l2pf_fork_, stream_));
   CUDA_CHECK(cudaStreamWaitEvent(l2pf_stream_, l2pf_fork_, 0));

@@ -38,7 +38,7 @@ fi
 bench() {  # name, then VAR=value ... for env
   local name=$1
   shift
-  if [ "$SECONDS" -gt 175 ]; then echo "bench $name skipped (${SECONDS}s)"; return; fi
+  if [ "$SECONDS" -gt 155 ]; then echo "bench $name skipped (${SECONDS}s)"; return; fi
   echo "== $name $*" >>"$OUT/bench.log"
   timeout 45 env "$@" "$BIN/gpu_bench" bench --model "$C/models/llama-3.1-8b" --reps 20 --batches 1,8 \
     --contexts 1024,4096 --prefill 0 >>"$OUT/bench.log" 2>&1
@@ -48,6 +48,7 @@ bench off DYNAMO_L2_PREFETCH=0
 bench oproj DYNAMO_L2_PREFETCH=1
 bench qkv16-beside-down DYNAMO_L2_PREFETCH=2
 bench qkv16-after-down DYNAMO_L2_PREFETCH=3
+bench branch-only-16B DYNAMO_L2_PREFETCH=5
 bench oproj-first16MB DYNAMO_L2_PREFETCH=1 DYNAMO_L2_PREFETCH_MAX_MB=16
 bench qkv16-lines-evict-last DYNAMO_L2_PREFETCH=4
 bench off-again DYNAMO_L2_PREFETCH=0

@@ -16,9 +16,10 @@ __global__ void l2_prefetch_bulk_kernel(const char* base, size_t bytes) {
   for (size_t off = (size_t(blockIdx.x) * blockDim.x + threadIdx.x) * kBulkChunk; off < bytes; off += stride) {
     const unsigned n = bytes - off < kBulkChunk ? unsigned(bytes - off) : kBulkChunk;  // multiple of 16
 #if __CUDA_ARCH__ >= 900
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(base + off), "r"(n) : "memory");
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(__cvta_generic_to_global(base + off)), "r"(n)
+                 : "memory");
 #else
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(base + off));
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(__cvta_generic_to_global(base + off)));
 #endif
   }
 }
@@ -26,7 +27,7 @@ __global__ void l2_prefetch_bulk_kernel(const char* base, size_t bytes) {
 __global__ void l2_prefetch_lines_kernel(const char* base, size_t bytes) {
   const size_t stride = size_t(gridDim.x) * blockDim.x * kLine;
   for (size_t off = (size_t(blockIdx.x) * blockDim.x + threadIdx.x) * kLine; off < bytes; off += stride)
-    asm volatile("prefetch.global.L2::evict_last [%0];\n" ::"l"(base + off));
+    asm volatile("prefetch.global.L2::evict_last [%0];\n" ::"l"(__cvta_generic_to_global(base + off)));
 }
 
 }  // namespace

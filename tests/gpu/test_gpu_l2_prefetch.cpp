@@ -95,7 +95,7 @@ TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logit
         ref = run_trace(ex, seed + 7, vocab, kSteps);
         CHECK(ref.launches == std::vector<int64_t>{0, 0, 0});
       }
-      for (int mode = 1; mode <= 4; ++mode) {
+      for (int mode = 1; mode <= 5; ++mode) {
         CAPTURE(mode);
         ScopedEnv on("DYNAMO_L2_PREFETCH", std::to_string(mode));
         ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "1");
@@ -124,7 +124,7 @@ TEST_CASE("l2 prefetch: bad DYNAMO_L2_PREFETCH values fail at construction, nami
   Model model;
   model.config = tiny_config(0);
   model.weights = make_test_weights(model.config, 1, 0.08f);
-  for (const char* bad : {"5", "-1", "on", "1x"}) {
+  for (const char* bad : {"6", "-1", "on", "1x"}) {
     CAPTURE(bad);
     ScopedEnv env("DYNAMO_L2_PREFETCH", bad);
     CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_L2_PREFETCH"),
