@@ -45,14 +45,15 @@ bench() {  # name, then VAR=value ... for env
   echo "bench $name rc=$? after ${SECONDS}s"
 }
 bench off DYNAMO_L2_PREFETCH=0
-bench oproj DYNAMO_L2_PREFETCH=1
-bench qkv16-beside-down DYNAMO_L2_PREFETCH=2
-bench qkv16-after-down DYNAMO_L2_PREFETCH=3
-bench branch-only-16B DYNAMO_L2_PREFETCH=5
-bench oproj-first16MB DYNAMO_L2_PREFETCH=1 DYNAMO_L2_PREFETCH_MAX_MB=16
-bench qkv16-lines-evict-last DYNAMO_L2_PREFETCH=4
+# (MAX_MB=0: each prefetch capped at 3/4 of L2; the default, mode 1 with MAX_MB 16, is "default")
+bench oproj DYNAMO_L2_PREFETCH=1 DYNAMO_L2_PREFETCH_MAX_MB=0
+bench qkv16-beside-down DYNAMO_L2_PREFETCH=2 DYNAMO_L2_PREFETCH_MAX_MB=0
+bench qkv16-after-down DYNAMO_L2_PREFETCH=3 DYNAMO_L2_PREFETCH_MAX_MB=0
+bench branch-only-16B DYNAMO_L2_PREFETCH=5 DYNAMO_L2_PREFETCH_MAX_MB=0
+bench default DYNAMO_L2_PREFETCH=1 DYNAMO_L2_PREFETCH_MAX_MB=16
+bench qkv16-lines-evict-last DYNAMO_L2_PREFETCH=4 DYNAMO_L2_PREFETCH_MAX_MB=0
 bench off-again DYNAMO_L2_PREFETCH=0
-bench qkv8-beside-down DYNAMO_L2_PREFETCH=2 DYNAMO_L2_PREFETCH_MB=8
+bench qkv8-beside-down DYNAMO_L2_PREFETCH=2 DYNAMO_L2_PREFETCH_MB=8 DYNAMO_L2_PREFETCH_MAX_MB=0
 
 echo
 grep -E "bandwidth|^1-row" "$OUT/bench.log" | head -3
