@@ -79,7 +79,8 @@ def classic_config(path, cfg):
 
 @torch.no_grad()
 def hf_greedy(model, prompt, steps):
-    ids = torch.tensor([prompt], device="cuda")
+    dev = next(model.parameters()).device
+    ids = torch.tensor([prompt], device=dev)
     out = model(input_ids=ids, use_cache=True)
     past = out.past_key_values
     logits0 = out.logits[0, -1].float()
@@ -91,10 +92,63 @@ def hf_greedy(model, prompt, steps):
         gaps.append((gap, bf16_ulp(float(top2.values[0]))))
         t = int(torch.argmax(logits))
         toks.append(t)
-        out = model(input_ids=torch.tensor([[t]], device="cuda"), past_key_values=past, use_cache=True)
+        out = model(input_ids=torch.tensor([[t]], device=dev), past_key_values=past, use_cache=True)
         past = out.past_key_values
         logits = out.logits[0, -1].float()
     return logits0.cpu(), toks, gaps
+
+
+def run_dump(bin_path, model_path, prompts_file, steps, out, device="cuda:0"):
+    """Runs `gpu_bench dump`; returns its records (one per prompt and mode), or None after printing why not."""
+    r = subprocess.run([bin_path, "dump", "--model", model_path, "--prompts", prompts_file,
+                        "--steps", str(steps), "--out", out, "--device", device], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"gpu_bench dump --model {model_path} --device {device} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+        return None
+    return [json.loads(line) for line in open(out)]
+
+
+@torch.no_grad()
+def compare_runs(name, model, model32, prompts, runs, steps, bound32=None, run_steps=None):
+    """Compares our dumps (runs: {tp or label: records}) with transformers' bf16 greedy loop (model) and its
+    float32 first-step logits (model32); bound32 ({key: bound}) tightens the float32 bar for a run (e.g. an
+    fp32 executor), run_steps ({key: n}) names a run dumped with fewer steps. Returns (failures, table rows)."""
+    bound32, run_steps = bound32 or {}, run_steps or {}
+    failures, rows = 0, []
+    dev32 = next(model32.parameters()).device
+    for i, p in enumerate(prompts):
+        ref_logits, ref_toks, gaps = hf_greedy(model, p, steps)
+        exact = model32(input_ids=torch.tensor([p], device=dev32)).logits[0, -1].float().cpu()
+        hf_err = float((ref_logits - exact).norm() / exact.norm())
+        noise = float((ref_logits - exact).norm()) / len(exact) ** 0.5
+        for tp, rec in ((tp, o) for tp, ours in runs.items() for o in ours if o["prompt"] == i):
+            mode = ["alone", "batched", "prefix-hit"][rec["mode"]] + (
+                "" if tp == 1 else f" TP{tp}" if isinstance(tp, int) else f" {tp}")
+            lg = torch.tensor(rec["logits"])
+            if lg.shape != exact.shape:
+                print(f"{name}: prompt {i} {mode}: {lg.numel()} logits, transformers has {exact.numel()}")
+                failures += 1
+                continue
+            err = float((lg - ref_logits).norm() / ref_logits.norm())
+            err32 = float((lg - exact).norm() / exact.norm())
+            toks = rec["tokens"]
+            want = min(len(ref_toks), run_steps.get(tp, steps) + 1)
+            div = next((k for k in range(want) if k >= len(toks) or toks[k] != ref_toks[k]), None)
+            tie = div is not None and gaps[div][0] <= max(TIE_ULPS * gaps[div][1], TIE_NOISE * noise)
+            ok = err32 <= min(max(2 * hf_err, 1e-2), bound32.get(tp, 1.0)) and (div is None or tie)
+            failures += not ok
+            rows.append((name, len(p), mode, err, err32, hf_err, "all %d equal" % want if div is None
+                         else f"differ at step {div} (HF top-2 gap {gaps[div][0]:.4f}{', tie' if tie else ''})",
+                         "ok" if ok else "FAIL"))
+    return failures, rows
+
+
+def print_rows(rows, failures):
+    print("\n| variant | prompt len | mode | logits vs HF bf16 | ours vs fp32 | HF bf16 vs fp32 | greedy tokens vs HF bf16 | result |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %d | %s | %.2e | %.2e | %.2e | %s | %s |" % r)
+    print(f"\ntransformers {transformers.__version__}, torch {torch.__version__}: {failures} failure(s)")
 
 
 def main():
@@ -143,41 +197,19 @@ def main():
                 continue
             dump = os.path.join(path, f"dump-tp{tp}.jsonl")
             device = "cuda:" + ",".join(str(i) for i in range(tp))
-            r = subprocess.run([args.bin, "dump", "--model", path, "--prompts", os.path.join(path, "prompts.txt"),
-                                "--steps", str(args.steps), "--out", dump, "--device", device],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                print(f"{name}: gpu_bench dump --device {device} failed:\n{r.stdout}\n{r.stderr}")
+            recs = run_dump(args.bin, path, os.path.join(path, "prompts.txt"), args.steps, dump, device)
+            if recs is None:
+                print(f"{name}: gpu_bench dump --device {device} failed")
                 failures += 1
                 continue
-            runs[tp] = [json.loads(line) for line in open(dump)]
+            runs[tp] = recs
         model32 = copy.deepcopy(model).float()
-        for i, p in enumerate(prompts):
-            ref_logits, ref_toks, gaps = hf_greedy(model, p, args.steps)
-            with torch.no_grad():
-                exact = model32(input_ids=torch.tensor([p], device="cuda")).logits[0, -1].float().cpu()
-            hf_err = float((ref_logits - exact).norm() / exact.norm())
-            noise = float((ref_logits - exact).norm()) / len(exact) ** 0.5
-            for tp, rec in ((tp, o) for tp, ours in runs.items() for o in ours if o["prompt"] == i):
-                mode = ["alone", "batched", "prefix-hit"][rec["mode"]] + ("" if tp == 1 else f" TP{tp}")
-                lg = torch.tensor(rec["logits"])
-                err = float((lg - ref_logits).norm() / ref_logits.norm())
-                err32 = float((lg - exact).norm() / exact.norm())
-                toks = rec["tokens"]
-                div = next((k for k in range(len(ref_toks)) if k >= len(toks) or toks[k] != ref_toks[k]), None)
-                tie = div is not None and gaps[div][0] <= max(TIE_ULPS * gaps[div][1], TIE_NOISE * noise)
-                ok = err32 <= max(2 * hf_err, 1e-2) and (div is None or tie)
-                failures += not ok
-                rows.append((name, len(p), mode, err, err32, hf_err, "all %d equal" % len(ref_toks) if div is None
-                             else f"differ at step {div} (HF top-2 gap {gaps[div][0]:.4f}{', tie' if tie else ''})",
-                             "ok" if ok else "FAIL"))
+        f, r = compare_runs(name, model, model32, prompts, runs, args.steps)
+        failures += f
+        rows += r
         del model, model32
         torch.cuda.empty_cache()
-    print("\n| variant | prompt len | mode | logits vs HF bf16 | ours vs fp32 | HF bf16 vs fp32 | greedy tokens vs HF bf16 | result |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print("| %s | %d | %s | %.2e | %.2e | %.2e | %s | %s |" % r)
-    print(f"\ntransformers {transformers.__version__}, torch {torch.__version__}: {failures} failure(s)")
+    print_rows(rows, failures)
     return 1 if failures else 0
 
 
