@@ -41,7 +41,7 @@ def load(gguf_path, device):
     print(f"transformers: {type(model32).__name__}, {model32.config.num_hidden_layers} layers, hidden "
           f"{model32.config.hidden_size}, heads {model32.config.num_attention_heads}/"
           f"{model32.config.num_key_value_heads}, vocab {model32.config.vocab_size}, "
-          f"rope_theta {getattr(model32.config, 'rope_theta', None) or model32.config.rope_parameters}, "
+          f"rope_theta {getattr(model32.config, 'rope_theta', None) or getattr(model32.config, 'rope_parameters', None)}, "
           f"lm_head tied to embeddings: {tied}")
     model = copy.deepcopy(model32).to(torch.bfloat16)
     return model, model32, folder, name
@@ -93,7 +93,7 @@ def main():
     # The CPU executor computes in float32 from the same dequantised weights as transformers' float32 model.
     failures, rows = hf_compare.compare_runs(name, model, model32, prompts, runs, args.steps,
                                              {"CPU": CPU_BOUND32}, {"CPU": args.cpu_steps})
-    if any(r[4] > 0.3 for r in rows):
+    if any(r[4] > 0.05 for r in rows):
         print("note: logits far from transformers' float32; suspect the q/k un-permutation of the GGUF first")
     if chat:
         print(f"chat prompt: {len(chat)} tokens")
