@@ -72,7 +72,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     model, model32, folder, name = load(args.gguf, "cuda")
     vocab = model32.config.vocab_size
-    g = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
+    seed = int.from_bytes(os.urandom(4), "little")
+    g = torch.Generator().manual_seed(seed)
     prompts = [torch.randint(0, vocab, (n,), generator=g).tolist() for n in PROMPT_LENGTHS]
     chat = chat_prompt(folder, name)
     if chat:
@@ -97,7 +98,7 @@ def main():
         print("note: logits far from transformers' float32; suspect the q/k un-permutation of the GGUF first")
     if chat:
         print(f"chat prompt: {len(chat)} tokens")
-    print(f"prompts written to {prompts_file} (random token ids, lengths {', '.join(map(str, PROMPT_LENGTHS))})")
+    print(f"prompts written to {prompts_file} (random token ids, seed {seed}, lengths {', '.join(map(str, PROMPT_LENGTHS))})")
     hf_compare.print_rows(rows, failures)
     return 1 if failures else 0
 
