@@ -20,6 +20,11 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const = 0;
   // The raw bytes one token stands for, before decoder post-processing (for streaming).
   virtual std::string token_to_piece(int32_t id) const = 0;
+  // The byte of a byte-fallback token that decode() renders together with its neighbours (Hugging
+  // Face's ByteFallback decoder: a run of such tokens that is not valid UTF-8 becomes one U+FFFD per
+  // byte), or -1. Default -1: no token is joined that way (libsentencepiece decodes byte pieces
+  // character by character, which the streaming detokenizer's partial-UTF-8 rule covers).
+  virtual int fallback_byte(int32_t /*id*/) const { return -1; }
   virtual int64_t vocab_size() const = 0;
   virtual bool is_special(int32_t id) const = 0;
   virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;
