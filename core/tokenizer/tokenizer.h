@@ -39,23 +39,37 @@ class Tokenizer {
 // only tokenizer files, or a .gguf file. Throws ModelError naming the file on failure.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path);
 
-// Turns a stream of token ids into text, emitting only complete UTF-8 and the spacing the decoder
-// would give for the whole sequence: concatenating every push() and finish() equals decode(all ids).
-// One per request; not thread-safe.
+// Turns a stream of token ids into text, emitting only text that no later id can change: the
+// concatenation of every push() and finish() equals decode(all ids) for any id sequence (invalid
+// UTF-8, special tokens, leading-space rules included). One per request; not thread-safe.
 class StreamingDetokenizer {
  public:
+  // prompt_context: the last prompt ids, so the first generated token gets the spacing it has after
+  // the prompt (a context that ends inside a character or a byte-fallback run is cut back).
   StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special = true,
                        std::vector<int32_t> prompt_context = {});
   std::string push(int32_t id);
   std::string finish();
 
  private:
+  // The run of byte-fallback tokens the pushed ids end with (Tokenizer::fallback_byte).
+  struct ByteRun {
+    bool open = false;               // the last visible token is a byte-fallback token
+    bool invalid = false;            // no later byte can make the run valid UTF-8
+    std::string partial;             // bytes of the character not complete yet
+    std::vector<int32_t> partial_ids;
+    std::vector<int32_t> witness;    // the ids of its first invalid sequence, once invalid
+  };
+  bool visible(int32_t id) const;
+  void track(int32_t id);
+  void set_lead(std::vector<int32_t> lead);
+
   const Tokenizer& tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> ids_;
-  size_t prefix_offset_ = 0;
-  size_t read_offset_ = 0;
-  std::string emitted_;
+  std::vector<int32_t> window_;  // lead_ ids whose text is already out, then the held ids
+  size_t lead_ = 0;
+  std::string lead_text_;        // decode of the lead alone
+  ByteRun run_;
 };
 
 }  // namespace dynamo
