@@ -18,6 +18,7 @@ class ByteLevelDecoder : public Decoder {
     }
     tokens.assign(1, utf8::make_valid(bytes));
   }
+  bool maps_byte_level() const override { return true; }
 };
 
 class ByteFallbackDecoder : public Decoder {
@@ -119,6 +120,11 @@ class SequenceDecoder : public Decoder {
   bool joins_byte_tokens() const override {
     for (const auto& p : parts_)
       if (p->joins_byte_tokens()) return true;
+    return false;
+  }
+  bool maps_byte_level() const override {
+    for (const auto& p : parts_)
+      if (p->maps_byte_level()) return true;
     return false;
   }
 

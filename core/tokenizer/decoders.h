@@ -16,6 +16,8 @@ class Decoder {
   virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
   // Whether runs of "<0xHH>" tokens are rendered together (a ByteFallback decoder in the chain).
   virtual bool joins_byte_tokens() const { return false; }
+  // Whether tokens are mapped back to bytes through GPT-2's table (a ByteLevel decoder in the chain).
+  virtual bool maps_byte_level() const { return false; }
 };
 
 // The byte a "<0xHH>" token stands for to Hugging Face's ByteFallback decoder, or -1. Like Rust's

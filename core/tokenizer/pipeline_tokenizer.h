@@ -51,6 +51,7 @@ class PipelineTokenizer : public Tokenizer {
   TokenizerMeta meta_;
   bool has_normalized_added_ = false;
   bool joins_bytes_ = false;  // the decoder renders runs of "<0xHH>" tokens together
+  bool byte_level_decoder_ = false;  // the decoder maps tokens to bytes through GPT-2's table
 };
 
 }  // namespace dynamo
