@@ -106,7 +106,9 @@ def added_tokens_variant(tok):
     tok.add_tokens([AddedToken("[new]", rstrip=True, normalized=True),
                     AddedToken("hello", single_word=True, normalized=False),
                     AddedToken("both ways", lstrip=True, rstrip=True, normalized=False),
-                    AddedToken("Straße", normalized=True)])
+                    AddedToken("Straße", normalized=True),
+                    # "Ã" is byte 0xC3 to the ByteLevel decoder: this token ends in a partial character.
+                    AddedToken("x\u00c3", normalized=False)])
 
 
 def byte_lookalike_variant(tok):
@@ -244,7 +246,9 @@ def test_differential_ids(name, work):
     folder = folder_of(name, work)
     ref = reference(name, folder)
     seed = zlib.crc32(b"ids:" + name.encode())
-    specials = sorted(ref.get_added_tokens_decoder())[:200]
+    added = ref.get_added_tokens_decoder()
+    specials = sorted(i for i, t in added.items() if "reserved" not in t.content)[:200]
+    specials += sorted(i for i, t in added.items() if "reserved" in t.content)[:4]
     fragments = [e.ids for e in ref.encode_batch(strings(200, seed, []))]
     seqs = id_sequences(ID_SEQUENCES, seed, byte_token_ids(ref), ref.get_vocab_size(), specials,
                         fragments)
