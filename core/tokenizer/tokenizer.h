@@ -66,6 +66,7 @@ class StreamingDetokenizer {
 
   const Tokenizer& tokenizer_;
   bool skip_special_;
+  int64_t vocab_size_;
   std::vector<int32_t> window_;  // lead_ ids whose text is already out, then the held ids
   size_t lead_ = 0;
   std::string lead_text_;        // decode of the lead alone
