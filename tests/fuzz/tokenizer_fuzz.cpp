@@ -80,12 +80,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Tokenizer& t = *target.tok;
   const bool skip_special = data[0] & 4;
   const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 8) {  // ids: two bytes each, reduced into the vocabulary; from 0xF000 a byte token
+  if (data[0] & 8) {  // ids: two bytes each, reduced into the vocabulary; from 0xF000 a byte token,
+    // from 0xEF00 an id past the vocabulary (decode drops those; engines with padded embeddings
+    // can sample them)
     std::vector<int32_t> ids;
     const auto& bytes = target.byte_ids;
     for (size_t i = 0; i + 1 < rest.size() && ids.size() < 512; i += 2) {
       const auto v = static_cast<uint16_t>(static_cast<uint8_t>(rest[i]) | static_cast<uint8_t>(rest[i + 1]) << 8);
       if (v >= 0xF000 && !bytes.empty()) ids.push_back(bytes[(v - 0xF000) % bytes.size()]);
+      else if (v >= 0xEF00) ids.push_back(static_cast<int32_t>(t.vocab_size() + (v - 0xEF00)));
       else ids.push_back(static_cast<int32_t>(v % t.vocab_size()));
     }
     check_stream(t, ids, skip_special);
