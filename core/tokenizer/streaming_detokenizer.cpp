@@ -15,18 +15,6 @@ bool ends_with_replacement(const std::string& text) {
   return text.size() >= 3 && text.compare(text.size() - 3, 3, utf8::kReplacement) == 0;
 }
 
-// Whether the raw bytes of the last few visible ids end in a truncated UTF-8 sequence.
-bool bytes_incomplete(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special) {
-  std::string bytes;
-  size_t kept = 0;
-  for (size_t i = ids.size(); i-- > 0 && kept < 4;) {
-    if (skip_special && tok.is_special(ids[i])) continue;
-    bytes.insert(0, tok.token_to_piece(ids[i]));
-    ++kept;
-  }
-  return utf8::incomplete_tail(bytes) > 0;
-}
-
 }  // namespace
 
 StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special,
@@ -53,6 +41,16 @@ void StreamingDetokenizer::set_lead(std::vector<int32_t> lead) {
   window_ = std::move(lead);
   lead_ = window_.size();
   lead_text_ = window_.empty() ? std::string() : tokenizer_.decode(window_, skip_special_);
+}
+
+// Whether the raw bytes of the window end in a truncated UTF-8 sequence. Looks back over visible ids
+// only (decode drops the others; their pieces are empty) until it has the last 4 bytes.
+bool StreamingDetokenizer::bytes_incomplete() const {
+  std::string bytes;
+  for (size_t i = window_.size(); i-- > 0 && bytes.size() < 4;) {
+    if (visible(window_[i])) bytes.insert(0, tokenizer_.token_to_piece(window_[i]));
+  }
+  return utf8::incomplete_tail(bytes) > 0;
 }
 
 // Follows the byte-fallback run the ids end with, one visible id at a time.
@@ -90,7 +88,7 @@ std::string StreamingDetokenizer::push(int32_t id) {
   const std::string text = tokenizer_.decode(window_, skip_special_);
   if (text.size() <= lead_text_.size() || text.compare(0, lead_text_.size(), lead_text_) != 0)
     return {};
-  if (!run_.open && ends_with_replacement(text) && bytes_incomplete(tokenizer_, window_, skip_special_))
+  if (!run_.open && ends_with_replacement(text) && bytes_incomplete())
     return {};
   std::string delta = text.substr(lead_text_.size());
   // The emitted ids lead the next window. Inside an invalid run its witness does the same job in a

@@ -61,6 +61,7 @@ class StreamingDetokenizer {
     std::vector<int32_t> witness;    // the ids of its first invalid sequence, once invalid
   };
   bool visible(int32_t id) const;
+  bool bytes_incomplete() const;
   void track(int32_t id);
   void set_lead(std::vector<int32_t> lead);
 
