@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "app/commands.h"
@@ -65,43 +66,67 @@ void append_ids(std::string& out, const std::vector<int32_t>& ids) {
   out.push_back(']');
 }
 
-// One JSONL input line: a JSON string, or {"hex": "..."} for bytes that are not valid UTF-8.
-std::string parse_line(simdjson::dom::parser& parser, const std::string& line, size_t line_no,
-                       const std::string& file) {
+// One JSONL input line: a JSON string, {"hex": "..."} for bytes that are not valid UTF-8, or
+// {"ids": [...]} for token ids to decode as they are (nothing is encoded).
+struct JsonlItem {
+  std::string text;
+  std::optional<std::vector<int32_t>> ids;
+};
+
+JsonlItem parse_line(simdjson::dom::parser& parser, const std::string& line, const std::string& where,
+                     const Tokenizer& tok) {
   simdjson::dom::element e;
-  if (parser.parse(line).get(e) != simdjson::SUCCESS)
-    throw ConfigError(file + ":" + std::to_string(line_no) + ": not a JSON value");
+  if (parser.parse(line).get(e) != simdjson::SUCCESS) throw ConfigError(where + ": not a JSON value");
   std::string_view s;
-  if (e.get(s) == simdjson::SUCCESS) return std::string(s);
-  if (e["hex"].get(s) == simdjson::SUCCESS && s.size() % 2 == 0) {
+  if (e.get(s) == simdjson::SUCCESS) return {std::string(s), std::nullopt};
+  if (e["hex"].get(s) == simdjson::SUCCESS && s.size() % 2 == 0 &&
+      s.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos) {
     std::string bytes;
     for (size_t i = 0; i < s.size(); i += 2)
       bytes.push_back(static_cast<char>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16)));
-    return bytes;
+    return {std::move(bytes), std::nullopt};
   }
-  throw ConfigError(file + ":" + std::to_string(line_no) +
-                    ": expected a JSON string or {\"hex\": \"...\"}");
+  simdjson::dom::array arr;
+  if (e["ids"].get(arr) == simdjson::SUCCESS) {
+    std::vector<int32_t> ids;
+    for (simdjson::dom::element v : arr) {
+      int64_t id = -1;
+      if (v.get(id) != simdjson::SUCCESS || id < 0 || id >= tok.vocab_size())
+        throw ConfigError(where + ": \"ids\" must hold token ids below the vocabulary size " +
+                          std::to_string(tok.vocab_size()));
+      ids.push_back(static_cast<int32_t>(id));
+    }
+    return {{}, std::move(ids)};
+  }
+  throw ConfigError(where + ": expected a JSON string, {\"hex\": \"...\"} or {\"ids\": [...]}");
 }
 
-std::vector<std::string> read_jsonl(const std::string& path) {
+std::vector<JsonlItem> read_jsonl(const std::string& path, const Tokenizer& tok) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("--file " + path + ": cannot read the file");
   simdjson::dom::parser parser;
-  std::vector<std::string> docs;
+  std::vector<JsonlItem> docs;
   std::string line;
   size_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    docs.push_back(parse_line(parser, line, line_no, path));
+    docs.push_back(parse_line(parser, line, path + ":" + std::to_string(line_no), tok));
   }
   return docs;
 }
 
+std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special) {
+  StreamingDetokenizer stream(tok, skip_special);
+  std::string out;
+  for (int32_t id : ids) out += stream.push(id);
+  return out + stream.finish();
+}
+
 void run_jsonl(const Tokenizer& tok, const TokenizeOptions& o) {
   std::string out;
-  for (const std::string& text : read_jsonl(o.file)) {
-    const std::vector<int32_t> ids = tok.encode(text, o.add_special);
+  for (const JsonlItem& item : read_jsonl(o.file, tok)) {
+    const std::vector<int32_t> ids = item.ids ? *item.ids : tok.encode(item.text, o.add_special);
     out += "{\"token_ids\":";
     append_ids(out, ids);
     if (o.with_decode) {
@@ -109,12 +134,10 @@ void run_jsonl(const Tokenizer& tok, const TokenizeOptions& o) {
       append_json_string(out, tok.decode(ids, true));
       out += ",\"decoded_with_special\":";
       append_json_string(out, tok.decode(ids, false));
-      StreamingDetokenizer stream(tok, true);
-      std::string streamed;
-      for (int32_t id : ids) streamed += stream.push(id);
-      streamed += stream.finish();
       out += ",\"streamed\":";
-      append_json_string(out, streamed);
+      append_json_string(out, stream_all(tok, ids, true));
+      out += ",\"streamed_with_special\":";
+      append_json_string(out, stream_all(tok, ids, false));
     }
     out += "}\n";
     if (out.size() > (1 << 20)) {
@@ -127,7 +150,11 @@ void run_jsonl(const Tokenizer& tok, const TokenizeOptions& o) {
 
 // Single-thread encode throughput, one document at a time.
 void run_bench(const Tokenizer& tok, const TokenizeOptions& o) {
-  const std::vector<std::string> docs = read_jsonl(o.file);
+  std::vector<std::string> docs;
+  for (JsonlItem& item : read_jsonl(o.file, tok)) {
+    if (item.ids) throw ConfigError("--bench encodes text: " + o.file + " holds an {\"ids\": ...} line");
+    docs.push_back(std::move(item.text));
+  }
   size_t bytes = 0, tokens = 0;
   for (const auto& d : docs) bytes += d.size();
   for (const auto& d : docs) tokens += tok.encode(d, false).size();  // warm-up (fills the cache)
@@ -194,10 +221,10 @@ void add_tokenize_commands(CLI::App& app) {
   text->excludes(file);
   tok->add_flag("--json", opts->json, "Print {\"token_ids\": [...]}");
   tok->add_flag("--jsonl", opts->jsonl,
-                "Batch: --file holds one JSON string (or {\"hex\": ...}) per line; print one "
-                "{\"token_ids\": [...]} per line");
+                "Batch: --file holds one JSON string (or {\"hex\": ...}, or {\"ids\": [...]} to "
+                "decode) per line; print one {\"token_ids\": [...]} per line");
   tok->add_flag("--with-decode", opts->with_decode,
-                "With --jsonl: also print the decoded and the streamed text");
+                "With --jsonl: also print the decoded and the streamed text, with and without special tokens");
   tok->add_flag("--add-special,!--no-add-special", opts->add_special,
                 "Add BOS/EOS as the tokenizer's post-processor says (default: on)");
   tok->add_option("--bench", opts->bench,

@@ -18,6 +18,7 @@ class ByteLevelDecoder : public Decoder {
     }
     tokens.assign(1, utf8::make_valid(bytes));
   }
+  bool maps_byte_level() const override { return true; }
 };
 
 class ByteFallbackDecoder : public Decoder {
@@ -36,17 +37,7 @@ class ByteFallbackDecoder : public Decoder {
       pending.clear();
     };
     for (auto& t : tokens) {
-      int byte = -1;
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
-        const auto hex = [](char c) {
-          if (c >= '0' && c <= '9') return c - '0';
-          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-          return -1;
-        };
-        const int hi = hex(t[3]), lo = hex(t[4]);
-        if (hi >= 0 && lo >= 0) byte = hi * 16 + lo;
-      }
+      const int byte = byte_fallback_value(t);
       if (byte >= 0) {
         pending.push_back(static_cast<char>(byte));
       } else {
@@ -57,6 +48,7 @@ class ByteFallbackDecoder : public Decoder {
     flush();
     tokens.swap(out);
   }
+  bool joins_byte_tokens() const override { return true; }
 };
 
 class FuseDecoder : public Decoder {
@@ -125,12 +117,37 @@ class SequenceDecoder : public Decoder {
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
   }
+  bool joins_byte_tokens() const override {
+    for (const auto& p : parts_)
+      if (p->joins_byte_tokens()) return true;
+    return false;
+  }
+  bool maps_byte_level() const override {
+    for (const auto& p : parts_)
+      if (p->maps_byte_level()) return true;
+    return false;
+  }
 
  private:
   std::vector<std::unique_ptr<Decoder>> parts_;
 };
 
 }  // namespace
+
+int byte_fallback_value(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+  const auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const int lo = hex(t[4]);
+  if (lo < 0) return -1;
+  if (t[3] == '+') return lo;
+  const int hi = hex(t[3]);
+  return hi < 0 ? -1 : hi * 16 + lo;
+}
 
 std::unique_ptr<Decoder> make_byte_level_decoder() { return std::make_unique<ByteLevelDecoder>(); }
 std::unique_ptr<Decoder> make_byte_fallback_decoder() {

@@ -12,6 +12,8 @@ namespace dynamo {
 PipelineTokenizer::PipelineTokenizer(PipelineParts parts, TokenizerMeta meta)
     : parts_(std::move(parts)), meta_(std::move(meta)) {
   for (const auto& t : parts_.added.tokens()) has_normalized_added_ |= t.normalized;
+  joins_bytes_ = parts_.decoder && parts_.decoder->joins_byte_tokens();
+  byte_level_decoder_ = parts_.decoder && parts_.decoder->maps_byte_level();
   // tokenizer_config.json's add_bos_token / add_eos_token override the post-processor, as
   // transformers' Llama tokenizers rebuild it from those flags.
   const auto apply = [](std::vector<int32_t>& ids, std::optional<bool> add, std::optional<int32_t> id,
@@ -101,19 +103,33 @@ std::string PipelineTokenizer::decode(const std::vector<int32_t>& ids, bool skip
   return run_decoder(parts_.decoder.get(), std::move(tokens));
 }
 
+const std::string* PipelineTokenizer::token_string(int32_t id) const {
+  if (const AddedToken* t = parts_.added.by_id(id)) return &t->content;
+  return parts_.model->id_to_token(id);
+}
+
 std::string PipelineTokenizer::token_to_piece(int32_t id) const {
-  if (const AddedToken* t = parts_.added.by_id(id)) return t->content;
-  const std::string* text = parts_.model->id_to_token(id);
+  const std::string* text = token_string(id);
   if (text == nullptr) return {};
-  if (parts_.model->byte_level()) {
+  // The ByteLevel decoder maps added tokens' content through the byte table too, when every
+  // character is in it ("xÃ" is the bytes 78 C3: a partial character).
+  if (byte_level_decoder_) {
     if (auto bytes = byte_level::text_to_bytes(*text)) return *bytes;
     return *text;
   }
-  if (text->size() == 6 && text->compare(0, 3, "<0x") == 0 && (*text)[5] == '>')
-    return std::string(1, static_cast<char>(std::stoi(text->substr(3, 2), nullptr, 16)));
+  if (parts_.added.by_id(id)) return *text;
+  if (const int byte = fallback_byte(id); byte >= 0) return std::string(1, static_cast<char>(byte));
   std::string piece = *text;
   replace_all(piece, "\xE2\x96\x81", " ");
   return piece;
+}
+
+// Decoders before ByteFallback in a Sequence are taken not to rewrite "<0xHH>" (true of every
+// shipped tokenizer.json: they replace "▁" or strip spaces).
+int PipelineTokenizer::fallback_byte(int32_t id) const {
+  if (!joins_bytes_) return -1;
+  const std::string* text = token_string(id);
+  return text ? byte_fallback_value(*text) : -1;
 }
 
 int64_t PipelineTokenizer::vocab_size() const {

@@ -32,6 +32,7 @@ class PipelineTokenizer : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_special = true) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const override;
   std::string token_to_piece(int32_t id) const override;
+  int fallback_byte(int32_t id) const override;
   int64_t vocab_size() const override;
   bool is_special(int32_t id) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
@@ -44,10 +45,13 @@ class PipelineTokenizer : public Tokenizer {
  private:
   void encode_segment(std::string_view text, bool at_start, std::vector<int32_t>& out) const;
   void encode_normalized(std::string_view text, bool at_start, std::vector<int32_t>& out) const;
+  const std::string* token_string(int32_t id) const;  // what decode hands the decoder, or null
 
   PipelineParts parts_;
   TokenizerMeta meta_;
   bool has_normalized_added_ = false;
+  bool joins_bytes_ = false;  // the decoder renders runs of "<0xHH>" tokens together
+  bool byte_level_decoder_ = false;  // the decoder maps tokens to bytes through GPT-2's table
 };
 
 }  // namespace dynamo

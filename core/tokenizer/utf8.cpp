@@ -99,7 +99,7 @@ size_t incomplete_tail(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) return 0;
     if (c >= 0xC0) {
-      if (lead_length(c) > back && maximal_subpart(s, i) == back) return back;
+      if (lead_byte(c).need >= back && maximal_subpart(s, i) == back) return back;
       return 0;
     }
   }

@@ -51,6 +51,22 @@ def test_jsonl_batch_with_hex_lines(tmp_path):
     assert rows[0]["token_ids"] == [1, 22557, 1526] and rows[2]["token_ids"] == [1]
 
 
+def test_jsonl_ids_lines_are_decoded_and_streamed(tmp_path):
+    f = tmp_path / "ids.jsonl"
+    f.write_text('{"ids": [111, 255]}\n{"ids": [1, 15359, 2]}\n', encoding="utf-8")
+    out = run("tokenize", "--model", SPM, "--file", f, "--jsonl", "--with-decode")
+    rows = [json.loads(l) for l in out.stdout.split("\n") if l]
+    assert rows[0]["token_ids"] == [111, 255]
+    # <0x6C> <0xFC> is not valid UTF-8: one U+FFFD per byte, streamed the same way.
+    assert rows[0]["decoded"] == rows[0]["streamed"] == "\ufffd\ufffd"
+    assert rows[1]["decoded"] == rows[1]["streamed"] == "Hi"
+    assert rows[1]["decoded_with_special"] == rows[1]["streamed_with_special"] == "<s> Hi</s>"
+    bad = tmp_path / "bad_ids.jsonl"
+    bad.write_text('{"ids": [1, 99999999]}\n')
+    err = run("tokenize", "--model", SPM, "--file", bad, "--jsonl")
+    assert err.returncode != 0 and f"{bad}:1" in err.stderr and "vocabulary size" in err.stderr
+
+
 def test_errors_name_the_problem(tmp_path):
     missing = run("tokenize", "--model", tmp_path / "nope", "--text", "a")
     assert missing.returncode != 0 and str(tmp_path / "nope") in missing.stderr

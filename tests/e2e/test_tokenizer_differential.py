@@ -1,7 +1,9 @@
 """Differential test: dynamo-serve's tokenizer against Hugging Face `tokenizers` over >= 10,000
 generated strings per tokenizer (plus invalid UTF-8). Ids must be identical, decode must match
 (with and without special tokens), decode(encode(x)) == x wherever the reference round-trips, and
-the streaming detokenizer's concatenated output must equal the full decode."""
+the streaming detokenizer's concatenated output must equal the full decode. A second test decodes
+random id sequences (byte tokens forming invalid UTF-8, special and added tokens, slices of real
+encodings): stream == our decode == Hugging Face's decode, with and without special tokens."""
 import gzip
 import json
 import os
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenizer_corpus import invalid_utf8, strings
+from tokenizer_corpus import id_sequences, invalid_utf8, strings
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -22,6 +24,7 @@ BIN = os.environ.get("DYNAMO_SERVE_BIN", str(SOURCE / "build" / "dynamo-serve"))
 DEFAULT_GGUF = SOURCE / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 COUNT = 10_000
 INVALID = 300
+ID_SEQUENCES = 600
 
 
 @pytest.fixture(scope="session")
@@ -103,13 +106,24 @@ def added_tokens_variant(tok):
     tok.add_tokens([AddedToken("[new]", rstrip=True, normalized=True),
                     AddedToken("hello", single_word=True, normalized=False),
                     AddedToken("both ways", lstrip=True, rstrip=True, normalized=False),
-                    AddedToken("Straße", normalized=True)])
+                    AddedToken("Straße", normalized=True),
+                    # "Ã" is byte 0xC3 to the ByteLevel decoder: this token ends in a partial character.
+                    AddedToken("x\u00c3", normalized=False)])
+
+
+def byte_lookalike_variant(tok):
+    """Mistral with added tokens that look like byte-fallback tokens to the ByteFallback decoder
+    ("<0x+F>" is byte 0x0F to Rust's from_str_radix) or sit between byte runs."""
+    from tokenizers import AddedToken
+    tok.add_tokens([AddedToken("<0x+F>", normalized=False), AddedToken("<0xzz>", normalized=False)])
+    tok.add_special_tokens([AddedToken("<ctrl>", special=True)])
 
 
 # name -> (fixture it starts from, change applied with the Python API, strings)
 VARIANTS = {"spm-metaspace": ("spm-bpe-32k", metaspace_variant, 3000),
             "qwen3-pipeline": ("qwen3", pipeline_variant, 3000),
-            "llama3-added": ("llama3", added_tokens_variant, 3000)}
+            "llama3-added": ("llama3", added_tokens_variant, 3000),
+            "spm-byte-added": ("spm-bpe-32k", byte_lookalike_variant, 300)}
 
 
 def variant(name, work):
@@ -149,18 +163,23 @@ def run_ours(folder, lines, work, name):
     return rows
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen3", "spm-bpe-32k", "smollm2-gguf",
-                                  *VARIANTS])
-def test_differential(name, work):
-    count = VARIANTS[name][2] if name in VARIANTS else COUNT
+NAMES = ["gpt2", "llama3", "qwen3", "spm-bpe-32k", "smollm2-gguf", *VARIANTS]
+
+
+def folder_of(name, work):
     if name in VARIANTS:
-        folder = variant(name, work)
-    elif name == "smollm2-gguf":
+        return variant(name, work)
+    if name == "smollm2-gguf":
         if not DEFAULT_GGUF.exists():
             pytest.skip(f"{DEFAULT_GGUF} is not downloaded (scripts/setup.sh fetches it)")
-        folder = DEFAULT_GGUF
-    else:
-        folder = materialize(name, work)
+        return DEFAULT_GGUF
+    return materialize(name, work)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_differential(name, work):
+    count = VARIANTS[name][2] if name in VARIANTS else COUNT
+    folder = folder_of(name, work)
     ref = reference(name, folder)
     added = sorted(t.content for t in ref.get_added_tokens_decoder().values())
     specials = [t for t in added if "reserved" not in t][:60] + [t for t in added if "reserved" in t][:4]
@@ -198,3 +217,59 @@ def test_differential(name, work):
     assert not failures, f"{len(failures)} of {len(inputs)} differ:\n" + "\n".join(failures[:15])
     if name not in VARIANTS:  # the variants lowercase or strip, so they rarely round-trip
         assert round_trips > count // 3, "the corpus should mostly round-trip"
+
+
+def byte_token_ids(ref):
+    """byte -> id of the token that stands for that one byte: "<0xHH>" (byte fallback) where the
+    vocabulary has it, else GPT-2's printable stand-in character (byte-level); None for the few
+    bytes some byte-level vocabularies lack (SmolLM2 has no token for 0x04, for instance)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("\xa1"), ord("\xac") + 1),
+                 *range(ord("\xae"), ord("\xff") + 1)]
+    stand_in, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            stand_in[b] = chr(b)
+        else:
+            stand_in[b] = chr(256 + extra)
+            extra += 1
+    ids = []
+    for b in range(256):
+        i = ref.token_to_id(f"<0x{b:02X}>")
+        ids.append(i if i is not None else ref.token_to_id(stand_in[b]))
+    assert sum(i is not None for i in ids) >= 200, "the vocabulary should cover most bytes"
+    return ids
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_differential_ids(name, work):
+    """Random id sequences, decoded: ours == Hugging Face's, and the stream equals both."""
+    folder = folder_of(name, work)
+    ref = reference(name, folder)
+    seed = zlib.crc32(b"ids:" + name.encode())
+    added = ref.get_added_tokens_decoder()
+    specials = sorted(i for i, t in added.items() if "reserved" not in t.content)[:200]
+    specials += sorted(i for i, t in added.items() if "reserved" in t.content)[:4]
+    fragments = [e.ids for e in ref.encode_batch(strings(200, seed, []))]
+    seqs = id_sequences(ID_SEQUENCES, seed, byte_token_ids(ref), ref.get_vocab_size(), specials,
+                        fragments)
+    seqs += [[], *([i] for i in specials[:20])]
+    ours = run_ours(folder, [json.dumps({"ids": ids}) for ids in seqs], work, name + "-ids")
+    want = ref.decode_batch(seqs, skip_special_tokens=True)
+    want_full = ref.decode_batch(seqs, skip_special_tokens=False)
+    failures = []
+    for i, (ids, row) in enumerate(zip(seqs, ours)):
+        problems = []
+        if row["token_ids"] != ids:
+            problems.append("ids not echoed")
+        if row["decoded"] != want[i]:
+            problems.append(f"decode {row['decoded']!r} != {want[i]!r}")
+        if row["decoded_with_special"] != want_full[i]:
+            problems.append(f"decode(keep special) {row['decoded_with_special']!r} != {want_full[i]!r}")
+        if row["streamed"] != row["decoded"]:
+            problems.append(f"stream {row['streamed']!r} != decode {row['decoded']!r}")
+        if row["streamed_with_special"] != row["decoded_with_special"]:
+            problems.append(f"stream(keep special) {row['streamed_with_special']!r} != "
+                            f"{row['decoded_with_special']!r}")
+        if problems:
+            failures.append(f"#{i} {ids[:30]}: " + "; ".join(problems))
+    assert not failures, f"{len(failures)} of {len(seqs)} differ:\n" + "\n".join(failures[:15])

@@ -106,3 +106,40 @@ def invalid_utf8(count, seed):
                 parts.append(_piece(rng, []).encode("utf-8"))
         out.append(b"".join(parts))
     return out
+
+
+BAD_BYTES = [b"\x80", b"\xbf", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98", b"\xff", b"\xfe", b"\xc0\xaf",
+             b"\xc1\xbf", b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80",
+             b"\xe0\x80\xaf", b"\xf0\x80\x80\xaf", b"l\xfc"]
+
+
+def id_sequences(count, seed, byte_ids, vocab_size, special_ids, fragments):
+    """count token id sequences mixing byte tokens (byte_ids[b] stands for byte b: byte-fallback or
+    byte-level), invalid and truncated UTF-8 byte shapes, valid multi-byte characters spelled in byte
+    tokens, uniform ids, special/added ids and slices of real encodings (fragments: id lists).
+    Bytes whose byte_ids entry is None (not in the vocabulary) are left out."""
+    rng = random.Random(seed)
+    valid_chars = ["é", "你", "😀", "ß", "€", "🦙", "ก"]
+    out = []
+    for _ in range(count):
+        ids = []
+        for _ in range(rng.randint(1, 12)):
+            r = rng.random()
+            if r < 0.25:
+                ids += [byte_ids[b] for b in rng.choice(BAD_BYTES)]
+            elif r < 0.40:
+                ids += [byte_ids[b] for b in rng.choice(valid_chars).encode("utf-8")]
+            elif r < 0.55:  # loose bytes, mostly lead and continuation bytes
+                ids += [byte_ids[rng.randint(0x80, 0xF7) if rng.random() < 0.8 else rng.randint(0, 255)]
+                        for _ in range(rng.randint(1, 4))]
+            elif r < 0.65:
+                ids.append(rng.randrange(vocab_size))
+            elif r < 0.75 and special_ids:
+                ids.append(rng.choice(special_ids))
+            else:
+                frag = rng.choice(fragments)
+                if frag:
+                    a = rng.randrange(len(frag))
+                    ids += frag[a:a + rng.randint(1, 6)]
+        out.append([i for i in ids if i is not None])
+    return out
