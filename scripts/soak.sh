@@ -7,7 +7,9 @@
 #   Then SIGTERM: the server must exit 0.
 # Env: DYNAMO_SERVE_BIN (build/dynamo-serve; build-asan/dynamo-serve soaks under ASan+LSan),
 #      SOAK_MODEL (the default GGUF), SOAK_DEVICE (null: no math, so the run measures the serving path;
-#      cpu for the real executor), SOAK_MAX_TOKENS (128), SOAK_DISCONNECT (0.3), SOAK_WARMUP (200).
+#      cpu for the real executor), SOAK_MAX_TOKENS (128), SOAK_DISCONNECT (0.3), SOAK_WARMUP (200),
+#      SOAK_SERVE_ARGS (extra serve flags, e.g. "--prefill-workers 1 --decode-workers 1" to soak a
+#      disaggregated layout, or "--chat-template tests/data/chat_templates/chatml.jinja" for a tiny model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${DYNAMO_SERVE_BIN:-build/dynamo-serve}
@@ -35,7 +37,8 @@ start_server() {  # start_server NAME [extra flags...]: sets PID and URL
   local name=$1; shift
   local port; port=$(free_port)
   URL="http://127.0.0.1:$port"
-  "$BIN" serve --model "$MODEL" --device "$DEVICE" --port "$port" --served-model-name smol "$@" \
+  # shellcheck disable=SC2086  # SOAK_SERVE_ARGS is a list of flags
+  "$BIN" serve --model "$MODEL" --device "$DEVICE" --port "$port" --served-model-name smol ${SOAK_SERVE_ARGS:-} "$@" \
     > "$LOG_DIR/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 900); do

@@ -2,6 +2,7 @@
 // and the streamed or whole OpenAI response.
 #include "core/server/completion_job.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -209,7 +210,11 @@ void CompletionJob::poll() {
     advance(c, scratch_);
   }
   if (request_.stream && finished() && !error_sent_) {
-    if (request_.include_usage) sse_ += sse_event(usage_chunk_json(header_, request_.kind == ApiKind::Chat, usage()));
+    // After an error event only [DONE] follows (as in vLLM).
+    const bool failed = std::any_of(choices_.begin(), choices_.end(), [](const auto& c) { return c->failure.has_value(); });
+    if (request_.include_usage && !failed) {
+      sse_ += sse_event(usage_chunk_json(header_, request_.kind == ApiKind::Chat, usage()));
+    }
     sse_ += kSseDone;
     error_sent_ = true;  // nothing more may follow [DONE]
   }
