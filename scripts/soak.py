@@ -59,6 +59,7 @@ def request_bytes(i, max_tokens, stream=True, words=0):
     body.update({"max_tokens": max_tokens, "stream": stream, "ignore_eos": True, "seed": i, "temperature": 0})
     if stream:  # the top-2 gap per token tells a floating-point tie from a real difference in the replay
         body.update({"logprobs": True, "top_logprobs": 2} if i % 2 else {"logprobs": 2})
+        body["return_tokens_as_token_ids"] = True  # byte tokens all print as U+FFFD: compare ids
     data = json.dumps(body).encode()
     return (f"POST {path} HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\n\r\n").encode() + data
