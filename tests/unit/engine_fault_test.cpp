@@ -168,9 +168,9 @@ TEST_CASE("engine_fault: a decode worker fails while a prefill fills its blocks;
   RunResult rb = collect(*b);
   CHECK(rb.reason == FinishReason::Error);
   CHECK(b->error_kind() == ErrorKind::Internal);
-  // b ended with decode-0, not when its prefill would have finished: the prefill worker stopped it.
-  CHECK(impl->workers()[0]->completed_prefills() == 1);
   CHECK_FALSE(e->can_serve());
   check_no_blocks(*e);  // prefill-0's blocks and decode-0's reservation
+  // The prefill worker stopped b's prefill when it saw decode-0 down, instead of finishing it.
+  CHECK(impl->workers()[0]->completed_prefills() == 1);
   CHECK(impl->workers()[0]->outstanding() == 0);
 }
