@@ -10,6 +10,12 @@ void add_engine_flags(CLI::App& sub, EngineOptions& o) {
   sub.add_option("--gpus", o.gpus, "aggregated workers on these GPUs, e.g. 0-1 (default 0)")->group(group);
   sub.add_option("--prefill-gpus", o.prefill_gpus, "prefill pool GPUs, e.g. 0-3 or 0,2-3")->group(group);
   sub.add_option("--decode-gpus", o.decode_gpus, "decode pool GPUs, e.g. 4-7")->group(group);
+  sub.add_option("--tp", o.tp, "tensor parallelism: GPUs per aggregated worker (--gpus 0-3 --tp 2: two workers)")
+      ->capture_default_str()->group(group);
+  sub.add_option("--prefill-tp", o.prefill_tp, "GPUs per prefill worker (the prefill pool is cut into groups)")
+      ->capture_default_str()->group(group);
+  sub.add_option("--decode-tp", o.decode_tp, "GPUs per decode worker (the decode pool is cut into groups)")
+      ->capture_default_str()->group(group);
   sub.add_option("--prefill-workers", o.prefill_workers, "CPU/null prefill workers (0: aggregated)")
       ->capture_default_str()->group(group);
   sub.add_option("--decode-workers", o.decode_workers, "CPU/null decode workers (with --prefill-workers)")

@@ -4,6 +4,7 @@
 #include "gpu/cuda_executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -58,30 +59,44 @@ int decode_bucket(int n, int max_num_seqs) {
   return (n + 7) / 8 * 8;
 }
 
-CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options)
-    : config_(model.config), options_(options) {
+CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, ShardSpec shard, TpComm* comm)
+    : config_(model.config), full_config_(model.config), shard_(shard), comm_(comm), options_(options) {
   device_ = parse_device(options.device);
   check_config(config_, options_);
+  if (shard_.size > 1 && !comm_) throw std::invalid_argument("CudaExecutor: a TP rank needs its TpComm");
+  check_shardable(full_config_, shard_.size);
+  layout_ = shard_layout(full_config_, shard_);
+  config_ = local_config(full_config_, shard_);
+  check_config(config_, options_);  // the shard's sizes too
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     throw ConfigError("device '" + options.device + "': no CUDA device is visible");
   if (device_ >= count)
     throw ConfigError("device '" + options.device + "': only " + std::to_string(count) + " CUDA device(s)");
   if (config_.rotary_dim <= 0) config_.rotary_dim = config_.head_dim;
+  if (full_config_.rotary_dim <= 0) full_config_.rotary_dim = full_config_.head_dim;
   CUDA_CHECK(cudaSetDevice(device_));
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   num_sms_ = prop.multiProcessorCount;
   name_ = "cuda:" + std::to_string(device_) + " (" + prop.name + ")";
+  if (shard_.size > 1) name_ += " TP rank " + std::to_string(shard_.rank) + "/" + std::to_string(shard_.size);
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   layer_events_.resize(config_.num_layers);
   for (auto& e : layer_events_) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) CUDA_CHECK(cudaEventCreate(e));
   linear_ = std::make_unique<Linear>(stream_);
   // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
   if (const char* e = std::getenv("DYNAMO_DECODE_WAVES")) decode_waves_ = std::clamp(std::atoi(e), 1, kMaxDecodeWaves);
   if (const char* e = std::getenv("DYNAMO_DECODE_UNROLL")) decode_unroll_ = std::atoi(e) >= 4 ? 4 : 1;
-  load_device_weights(model, weights_, stream_);
+  if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {
+    const std::string point = e;
+    if (point != "store" && point != "attention")
+      throw ConfigError("DYNAMO_KV_SEND_AFTER must be store or attention, not '" + point + "'");
+    send_after_attention_ = point == "attention";
+  }
+  load_device_weights(model, weights_, stream_, shard_);
   const std::vector<float> inv_freq = rope_inv_freq(config_);
   CUDA_CHECK(cudaMalloc(&inv_freq_, inv_freq.size() * sizeof(float)));
   CUDA_CHECK(cudaMemcpy(inv_freq_, inv_freq.data(), inv_freq.size() * sizeof(float), cudaMemcpyHostToDevice));
@@ -102,6 +117,7 @@ CudaExecutor::~CudaExecutor() {
   if (inv_freq_) cudaFree(inv_freq_);
   linear_.reset();
   for (auto& e : layer_events_) cudaEventDestroy(e);
+  for (cudaEvent_t e : {send_begin_, send_compute_end_, send_copy_end_}) cudaEventDestroy(e);
   cudaStreamDestroy(copy_stream_);
   cudaStreamDestroy(stream_);
 }
@@ -138,6 +154,10 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   take(reinterpret_cast<void**>(&mlp_act_), T * I * 2);
   take(reinterpret_cast<void**>(&last_), S * H * 2);
   take(reinterpret_cast<void**>(&logits_), S * V * 4);
+  if (shard_.size > 1) {
+    take(reinterpret_cast<void**>(&logits_shard_), S * size_t(layout_.vocab_rows) * 4);
+    take(reinterpret_cast<void**>(&logits_gather_), size_t(shard_.size) * S * size_t(layout_.vocab_rows) * 4);
+  }
   take(reinterpret_cast<void**>(&sample_work_), S * V * 4);
   take(reinterpret_cast<void**>(&part_acc_), partials * D * 4);
   take(reinterpret_cast<void**>(&part_ml_), partials * 2 * 4);
@@ -262,11 +282,34 @@ StepResult CudaExecutor::step(const StepRequest& request) {
   if (graph) {
     run_decode_graph(meta, padded);
   } else {
+    const auto host_begin = std::chrono::steady_clock::now();
+    if (sends) CUDA_CHECK(cudaEventRecord(send_begin_, stream_));
     forward(meta, decode, false, sends ? &request : nullptr);
+    if (sends) {
+      send_timing_.host_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - host_begin).count();
+      CUDA_CHECK(cudaEventRecord(send_compute_end_, stream_));
+      CUDA_CHECK(cudaEventRecord(send_copy_end_, copy_stream_));
+    }
   }
-  sample(request, graph, result);
-  if (sends) CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+  if (shard_.rank == 0) {
+    sample(request, graph, result);
+  } else {
+    CUDA_CHECK(cudaStreamSynchronize(stream_));  // the pinned metadata is rewritten by the next step
+  }
+  if (sends) {
+    CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+    CUDA_CHECK(cudaEventElapsedTime(&send_timing_.forward_ms, send_begin_, send_compute_end_));
+    CUDA_CHECK(cudaEventElapsedTime(&send_timing_.tail_ms, send_compute_end_, send_copy_end_));
+  }
   return result;
+}
+
+void CudaExecutor::set_skip_collectives(int mask) {
+  CUDA_CHECK(cudaSetDevice(device_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  skip_ = mask;
+  clear_graphs();
 }
 
 void CudaExecutor::run_decode_graph(const Meta& meta, int bucket) {

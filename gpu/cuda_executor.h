@@ -1,6 +1,8 @@
 // CudaExecutor: one model replica on one GPU (bf16 weights, paged bf16 KV cache, cuBLAS linears,
 // custom kernels, device sampling, CUDA graphs for decode). Every public call makes its device
-// current first, so one process can drive several GPUs, one executor per thread.
+// current first, so one process can drive several GPUs, one executor per thread. As one rank of a
+// tensor-parallel worker (TpExecutor) it holds its shard of the weights and of the KV heads and
+// all-reduces through the worker's TpComm; only rank 0 samples.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -11,19 +13,22 @@
 #include <vector>
 
 #include "core/executor/executor.h"
+#include "core/model/tensor_shard.h"
 #include "gpu/device_weights.h"
 #include "gpu/kernels/sampling.cuh"
 #include "gpu/linear.h"
+#include "gpu/tp_comm.h"
 
 namespace dynamo::gpu {
 
 class CudaExecutor final : public Executor {
  public:
   // options.device is "cuda:N". Throws ConfigError for a bad device or too little memory.
-  CudaExecutor(const Model& model, const ExecutorOptions& options);
+  // shard/comm: rank shard.rank of a TP group of shard.size (comm outlives this executor).
+  CudaExecutor(const Model& model, const ExecutorOptions& options, ShardSpec shard = {}, TpComm* comm = nullptr);
   ~CudaExecutor() override;
 
-  const ModelConfig& config() const override { return config_; }
+  const ModelConfig& config() const override { return full_config_; }
   KvCacheInfo kv_cache_info() const override;
   std::string device_name() const override;
   StepResult step(const StepRequest& request) override;
@@ -35,9 +40,23 @@ class CudaExecutor final : public Executor {
   size_t weight_bytes() const { return weights_.bytes; }
   size_t kv_bytes_per_token() const;  // all layers, K and V
   int num_graphs() const { return int(graphs_.size()); }
+  ShardSpec shard() const { return shard_; }
+  int local_kv_heads() const { return int(config_.num_kv_heads); }
+  // Benchmarks: run the TP forward without its all-reduces and/or without the logits all-gather
+  // (wrong numbers, same shapes) to measure their share of a step. Drops the captured graphs.
+  static constexpr int kSkipAllReduce = 1, kSkipGather = 2;
+  void set_skip_collectives(int mask);
   // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
   // padded batch size, without host work; -1 when none is captured.
   double time_decode_graph(int bucket, int reps);
+  // Benchmarks: of the last step that sent KV, the GPU time of its forward pass (compute stream) and
+  // how long the copy stream ran on after the forward had finished (the part of the transfer that
+  // did not overlap compute). Negative when unknown.
+  struct SendTiming {
+    float forward_ms = -1, tail_ms = -1;
+    double host_ms = -1;  // host time spent enqueuing the forward pass and its copies
+  };
+  SendTiming last_send_timing() const { return send_timing_; }
 
  private:
   struct Meta;  // host-side layout of one step's metadata
@@ -54,12 +73,21 @@ class CudaExecutor final : public Executor {
   void sample(const StepRequest& request, bool graph_rows, StepResult& result);
   void ensure_adjust_capacity(size_t n);
   void enable_peer(int peer);
+  void all_reduce(__nv_bfloat16* buf, size_t n);
+  void lm_head(const __nv_bfloat16* x, int rows);
+  void copy_regrouped(const std::vector<CudaExecutor*>& targets, std::span<const int32_t> src,
+                      std::span<const int32_t> dst_blocks, int layer, cudaStream_t stream);
   void copy_blocks_to(Executor& dst, std::span<const int32_t> src, std::span<const int32_t> dst_blocks,
                       int layer, cudaStream_t stream);
   __nv_bfloat16* k_cache(int layer) const;
   __nv_bfloat16* v_cache(int layer) const;
 
-  ModelConfig config_;
+  ModelConfig config_;       // this rank's view: local head counts and intermediate size
+  ModelConfig full_config_;  // the model
+  ShardSpec shard_;
+  ShardLayout layout_;
+  TpComm* comm_ = nullptr;
+  int skip_ = 0;  // kSkipAllReduce | kSkipGather (benchmarks)
   ExecutorOptions options_;
   int device_ = 0;
   int num_sms_ = 0;
@@ -67,6 +95,12 @@ class CudaExecutor final : public Executor {
   cudaStream_t stream_ = nullptr;
   cudaStream_t copy_stream_ = nullptr;
   std::vector<cudaEvent_t> layer_events_;
+  cudaEvent_t send_begin_ = nullptr, send_compute_end_ = nullptr, send_copy_end_ = nullptr;  // timed
+  SendTiming send_timing_;
+  // Where a layer's KV send starts (DYNAMO_KV_SEND_AFTER, measured in docs/PERFORMANCE.md): right
+  // after the layer stored its K/V, or after the layer's attention, so that the copy overlaps the
+  // compute-bound projections rather than the attention kernel that reads the same memory.
+  bool send_after_attention_ = false;
   std::unique_ptr<Linear> linear_;
   DeviceWeights weights_;
   float* inv_freq_ = nullptr;
@@ -84,6 +118,7 @@ class CudaExecutor final : public Executor {
   void* act_ = nullptr;
   __nv_bfloat16 *residual_ = nullptr, *normed_ = nullptr, *qkv_ = nullptr, *attn_ = nullptr, *proj_ = nullptr,
                 *gate_up_ = nullptr, *mlp_act_ = nullptr, *last_ = nullptr;
+  float *logits_shard_ = nullptr, *logits_gather_ = nullptr;  // TP: [S][vocab_rows], [tp][S][vocab_rows]
   float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
   int32_t* meta_dev_ = nullptr;
   SampleSpec* specs_dev_ = nullptr;

@@ -1,6 +1,8 @@
 // The CUDA executor's forward pass: embedding, then per layer norm -> fused QKV -> (bias, q/k norm)
 // -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up -> SwiGLU -> down, then
 // the final norm and the lm_head over the rows that are sampled. No host synchronisation inside.
+// As a TP rank: vocab-shard embedding + all-reduce, all-reduce after o_proj and after down, and the
+// vocab-shard logits all-gathered into the full rows on rank 0 (sampling stays whole on rank 0).
 #include <cmath>
 
 #include "gpu/cuda_check.h"
@@ -66,7 +68,13 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     pp.scale = scale;
   }
 
-  embed_tokens(meta + L.tokens, weights_.embed, residual_, T, H, stream_);
+  if (shard_.size > 1) {
+    embed_tokens_shard(meta + L.tokens, weights_.embed, residual_, T, H, int(layout_.vocab_begin),
+                       int(layout_.vocab_size), stream_);
+    all_reduce(residual_, size_t(T) * H);
+  } else {
+    embed_tokens(meta + L.tokens, weights_.embed, residual_, T, H, stream_);
+  }
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
@@ -78,7 +86,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     }
     rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
                    int(c.rotary_dim), stream_);
-    if (sends) send_layer(*sends, l);
+    if (sends && !send_after_attention_) send_layer(*sends, l);
     if (decode) {
       dp.k_cache = k_cache(l);
       dp.v_cache = v_cache(l);
@@ -88,21 +96,52 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       pp.v_cache = v_cache(l);
       attention_prefill(pp, stream_);
     }
+    if (sends && send_after_attention_) send_layer(*sends, l);
     linear_->forward(attn_, w.o, proj_, T, qd, H);
+    all_reduce(proj_, size_t(T) * H);
     add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
     if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
       linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
       swiglu(gate_up_, mlp_act_, T, I, stream_);
     }
     linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    all_reduce(proj_, size_t(T) * H);
   }
   add_rms_norm(residual_, proj_, weights_.final_norm, normed_, T, H, eps, stream_);
+  (void)V;
   if (graph_rows) {
-    linear_->forward_f32(normed_, weights_.lm_head, logits_, S, H, V);
+    lm_head(normed_, S);
   } else {
     const int rows = int(m.logit_rows.size());
     gather_rows(normed_, meta + L.logit_rows, last_, rows, H, stream_);
-    linear_->forward_f32(last_, weights_.lm_head, logits_, rows, H, V);
+    lm_head(last_, rows);
+  }
+}
+
+void CudaExecutor::all_reduce(__nv_bfloat16* buf, size_t n) {
+  if (shard_.size > 1 && !(skip_ & kSkipAllReduce) && n > 0) comm_->all_reduce_bf16(shard_.rank, buf, n, stream_);
+}
+
+// logits_[rows][vocab] (fp32). A TP rank computes its vocab_rows columns, the shards are all-gathered
+// ([rank][rows][vocab_rows]) and rank 0 lays the valid columns of each out into full rows.
+void CudaExecutor::lm_head(const __nv_bfloat16* x, int rows) {
+  const int H = int(config_.hidden_size), V = int(config_.vocab_size);
+  if (shard_.size == 1) {
+    linear_->forward_f32(x, weights_.lm_head, logits_, rows, H, V);
+    return;
+  }
+  if (rows == 0) return;
+  const int64_t Vl = layout_.vocab_rows;
+  linear_->forward_f32(x, weights_.lm_head, logits_shard_, rows, H, int(Vl));
+  if (skip_ & kSkipGather) return;
+  comm_->all_gather_f32(shard_.rank, logits_shard_, logits_gather_, size_t(rows) * Vl, stream_);
+  if (shard_.rank != 0) return;
+  for (int r = 0; r < shard_.size; ++r) {
+    const ShardLayout l = shard_layout(full_config_, {r, shard_.size});
+    if (l.vocab_size == 0) continue;
+    CUDA_CHECK(cudaMemcpy2DAsync(logits_ + l.vocab_begin, size_t(V) * 4, logits_gather_ + size_t(r) * rows * Vl,
+                                 size_t(Vl) * 4, size_t(l.vocab_size) * 4, size_t(rows), cudaMemcpyDeviceToDevice,
+                                 stream_));
   }
 }
 

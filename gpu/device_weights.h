@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/model/model.h"
+#include "core/model/tensor_shard.h"
 
 namespace dynamo::gpu {
 
@@ -40,6 +41,10 @@ struct DeviceWeights {
 // Allocates on the current device and fills from model.weights (f32/f16/bf16, converted on the
 // device one tensor at a time) or, when model.dummy, with random values drawn on the device.
 // Throws ModelError naming the tensor on a missing tensor or a shape mismatch.
-void load_device_weights(const Model& model, DeviceWeights& out, cudaStream_t stream);
+// With shard.size > 1 only that rank's slice is kept (shard_layout): q/k/v and gate/up rows of its
+// heads / MLP columns, o and down columns, embed / lm_head vocabulary rows (vocab_rows per rank, the
+// padding rows zero); the shapes in the comments above become the local ones. Dummy shards are drawn
+// on the device directly (per rank seeds, so a dummy TP model is not the dummy TP=1 model cut up).
+void load_device_weights(const Model& model, DeviceWeights& out, cudaStream_t stream, ShardSpec shard = {});
 
 }  // namespace dynamo::gpu

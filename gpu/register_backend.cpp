@@ -5,6 +5,7 @@
 
 #include "core/executor/executor_registry.h"
 #include "gpu/cuda_executor.h"
+#include "gpu/tp_executor.h"
 
 namespace dynamo::gpu {
 
@@ -15,6 +16,8 @@ void register_backend() {
     return n;
   });
   register_executor_backend("cuda", [](const Model& model, const ExecutorOptions& options) {
+    // "cuda:2,3": one tensor-parallel worker over those GPUs.
+    if (options.device.find(',') != std::string::npos) return std::unique_ptr<Executor>(new TpExecutor(model, options));
     return std::unique_ptr<Executor>(new CudaExecutor(model, options));
   });
 }

@@ -3,6 +3,9 @@
 # and disaggregated 1 prefill + 1 decode, and measures each with `dynamo-serve bench`; also the TTFT
 # of one 4k-token prompt with remote against local prefill. Carry the folder made by
 # scripts/gpu_check.sh (CARRY, default .gpucarry); results go to OUT (default /tmp/gpu-serve-bench).
+# Other deployments: MODEL=<folder> and one argument per run, "name|serve flags", e.g.
+#   MODEL=$CARRY/models/llama-3.1-70b ISL=3000 OSL=150 scripts/gpu_serve_bench.sh \
+#     "agg-tp2|--gpus 0-3 --tp 2" "disagg-tp2|--prefill-gpus 0-1 --prefill-tp 2 --decode-gpus 2-3 --decode-tp 2"
 set -uo pipefail
 CARRY=${CARRY:-.gpucarry}
 OUT=${OUT:-/tmp/gpu-serve-bench}
@@ -12,8 +15,10 @@ SWEEP=${SWEEP:-concurrency=4,16,32}
 NUM=${NUM:-32}
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH=$PWD/$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-BIN=$CARRY/dynamo-serve
-MODEL=$CARRY/models/llama-3.1-8b
+export NCCL_NVLS_ENABLE=0  # NVLink multicast stays off on shared machines
+BIN=${BIN:-$CARRY/dynamo-serve}
+MODEL=${MODEL:-$CARRY/models/llama-3.1-8b}
+TTFT_ISL=${TTFT_ISL:-$ISL}
 [ -f "$MODEL/tokenizer.json" ] || python3 -c "import gzip,shutil,sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
   "$CARRY/llama3-tokenizer.json.gz" "$MODEL/tokenizer.json"
 nvidia-smi -L
@@ -23,13 +28,13 @@ run_config() {  # name, port, serve flags...
   "$BIN" serve --model "$MODEL" --load-format dummy --port "$port" --max-num-batched-tokens 8192 "$@" \
     > "$OUT/$name.server.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 ${START_WAIT:-240}); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
     kill -0 $pid 2>/dev/null || { echo "$name: server died"; tail -20 "$OUT/$name.server.log"; return 1; }
     sleep 0.5
   done
   echo "== $name: ready after $(grep -c . "$OUT/$name.server.log") log lines"
-  timeout 60 "$BIN" bench --url "http://127.0.0.1:$port" --endpoint completions --isl "$ISL" --osl 2 \
+  timeout 60 "$BIN" bench --url "http://127.0.0.1:$port" --endpoint completions --isl "$TTFT_ISL" --osl 2 \
     --concurrency 1 --num-requests 6 --warmup-requests 1 --json "$OUT/$name.ttft4k.json" --no-server-metrics \
     | tail -25
   timeout 300 "$BIN" bench --url "http://127.0.0.1:$port" --endpoint completions --isl "$ISL" --osl "$OSL" \
@@ -40,5 +45,14 @@ run_config() {  # name, port, serve flags...
   tail -5 "$OUT/$name.server.log"
 }
 
-run_config aggregated 8101 --gpus 0-1
-run_config disagg-1p1d 8102 --prefill-gpus 0 --decode-gpus 1 --max-local-prefill-length 512
+if [ $# -eq 0 ]; then
+  run_config aggregated 8101 --gpus 0-1
+  run_config disagg-1p1d 8102 --prefill-gpus 0 --decode-gpus 1 --max-local-prefill-length 512
+  exit
+fi
+port=${PORT:-8110}
+for spec in "$@"; do
+  # shellcheck disable=SC2086  # the flags split into words on purpose
+  run_config "${spec%%|*}" $port ${spec#*|}
+  port=$((port + 1))
+done

@@ -23,6 +23,11 @@ struct EngineOptions {
   int32_t prefill_workers = 0;
   int32_t decode_workers = 0;
   int32_t workers = 1;
+  // Tensor parallelism: GPUs per worker. A pool is cut into consecutive groups of this many GPUs
+  // (--gpus 0-3 --tp 2: workers on 0,1 and 2,3); the pool size must be a multiple.
+  int32_t tp = 1;          // aggregated workers (--gpus)
+  int32_t prefill_tp = 1;  // --prefill-gpus
+  int32_t decode_tp = 1;   // --decode-gpus
 
   int32_t max_num_seqs = 256;          // sequences in flight per worker
   int32_t max_num_batched_tokens = 0;  // tokens per step; 0: measured on prefill workers, 2048 elsewhere
@@ -51,7 +56,8 @@ enum class WorkerRole { Prefill, Decode, Aggregated };
 
 const char* worker_role_name(WorkerRole r);  // "prefill" | "decode" | "aggregated"
 
-// One worker the options ask for: its role and executor device ("cpu", "cuda:3", "null").
+// One worker the options ask for: its role and executor device ("cpu", "cuda:3", "null", or
+// "cuda:2,3" for one tensor-parallel worker over GPUs 2 and 3).
 struct WorkerSpec {
   WorkerRole role = WorkerRole::Aggregated;
   std::string device;

@@ -12,6 +12,20 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw ConfigError(message);
 }
 
+// Cuts a pool into workers of `tp` consecutive GPUs each ("cuda:0,1").
+void add_pool(std::vector<WorkerSpec>& out, const std::vector<int>& gpus, int tp, WorkerRole role,
+              const std::string& prefix, const std::string& pool_flag, const std::string& tp_flag) {
+  require(gpus.size() % size_t(tp) == 0,
+          pool_flag + " lists " + std::to_string(gpus.size()) + " GPU(s), not a multiple of " + tp_flag + " " +
+              std::to_string(tp) + ": each worker takes " + std::to_string(tp) + " GPUs; list a multiple or change " +
+              tp_flag);
+  for (size_t w = 0; w < gpus.size() / size_t(tp); ++w) {
+    std::string device = "cuda:";
+    for (int r = 0; r < tp; ++r) device += (r ? "," : "") + std::to_string(gpus[w * tp + r]);
+    out.push_back({role, device, prefix + std::to_string(w)});
+  }
+}
+
 std::vector<WorkerSpec> plan_gpu(const EngineOptions& o, int cuda_count) {
   require(o.prefill_workers == 0 && o.decode_workers == 0,
           "--prefill-workers/--decode-workers are for --device cpu|null; on GPUs use --prefill-gpus/--decode-gpus");
@@ -22,9 +36,9 @@ std::vector<WorkerSpec> plan_gpu(const EngineOptions& o, int cuda_count) {
   if (!split) {
     auto gpus = parse_device_list(o.gpus.empty() ? "0" : o.gpus, "--gpus");
     check_devices_exist(gpus, cuda_count, "--gpus");
-    for (size_t i = 0; i < gpus.size(); ++i) {
-      out.push_back({WorkerRole::Aggregated, "cuda:" + std::to_string(gpus[i]), "worker-" + std::to_string(i)});
-    }
+    require(o.prefill_tp == 1 && o.decode_tp == 1,
+            "--prefill-tp/--decode-tp are for --prefill-gpus/--decode-gpus; with --gpus use --tp");
+    add_pool(out, gpus, o.tp, WorkerRole::Aggregated, "worker-", "--gpus", "--tp");
     return out;
   }
   auto prefill = parse_device_list(o.prefill_gpus, "--prefill-gpus");
@@ -34,12 +48,9 @@ std::vector<WorkerSpec> plan_gpu(const EngineOptions& o, int cuda_count) {
   check_disjoint(prefill, decode);
   check_devices_exist(prefill, cuda_count, "--prefill-gpus");
   check_devices_exist(decode, cuda_count, "--decode-gpus");
-  for (size_t i = 0; i < prefill.size(); ++i) {
-    out.push_back({WorkerRole::Prefill, "cuda:" + std::to_string(prefill[i]), "prefill-" + std::to_string(i)});
-  }
-  for (size_t i = 0; i < decode.size(); ++i) {
-    out.push_back({WorkerRole::Decode, "cuda:" + std::to_string(decode[i]), "decode-" + std::to_string(i)});
-  }
+  require(o.tp == 1, "--tp is for aggregated --gpus; with --prefill-gpus/--decode-gpus use --prefill-tp/--decode-tp");
+  add_pool(out, prefill, o.prefill_tp, WorkerRole::Prefill, "prefill-", "--prefill-gpus", "--prefill-tp");
+  add_pool(out, decode, o.decode_tp, WorkerRole::Decode, "decode-", "--decode-gpus", "--decode-tp");
   return out;
 }
 
@@ -47,6 +58,9 @@ std::vector<WorkerSpec> plan_host(const EngineOptions& o, const std::string& dev
   require(o.gpus.empty() && o.prefill_gpus.empty() && o.decode_gpus.empty(),
           "--gpus/--prefill-gpus/--decode-gpus need --device cuda; with --device " + device +
               " use --prefill-workers/--decode-workers or --workers");
+  require(o.tp == 1 && o.prefill_tp == 1 && o.decode_tp == 1,
+          "--tp/--prefill-tp/--decode-tp > 1 need --device cuda: tensor parallelism splits a worker over GPUs; "
+          "with --device " + device + " use more workers instead");
   require(o.prefill_workers >= 0 && o.decode_workers >= 0, "--prefill-workers/--decode-workers must be >= 0");
   std::vector<WorkerSpec> out;
   if (o.prefill_workers == 0) {
@@ -88,6 +102,9 @@ void validate_engine_options(const EngineOptions& o) {
   require(o.max_local_prefill_length >= 0, "--max-local-prefill-length must be >= 0");
   require(o.max_prefill_queue >= 0, "--max-prefill-queue must be >= 0");
   require(o.cpu_threads >= 0, "--cpu-threads must be >= 0");
+  require(o.tp >= 1 && o.tp <= 64, "--tp must be in 1..64 (GPUs per aggregated worker)");
+  require(o.prefill_tp >= 1 && o.prefill_tp <= 64, "--prefill-tp must be in 1..64 (GPUs per prefill worker)");
+  require(o.decode_tp >= 1 && o.decode_tp <= 64, "--decode-tp must be in 1..64 (GPUs per decode worker)");
 }
 
 std::vector<WorkerSpec> plan_workers(const EngineOptions& o, int cuda_count, bool have_cuda_backend) {

@@ -1,23 +1,32 @@
 // gpu_bench: measures the CUDA executor against the device's own ceilings, and dumps greedy runs for
 // the Hugging Face comparison (tests/gpu/hf_compare.py).
 //   gpu_bench bench --model DIR [--batches 1,8,32,64,128] [--contexts 1024,4096] [--prefill 4096]
-//   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE
+//   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE [--device cuda:0 | cuda:0,1]
+//   gpu_bench attention [--tokens 4096] [--heads 32] [--kv-heads 8] [--head-dim 128] [--reps 20]
+//   gpu_bench tp --model DIR --device cuda:0,1 [--batches 1,32] [--context 1024] [--reps 30]
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/executor/executor_registry.h"
 #include "core/model/model.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
+#include "gpu/kernels/attention_prefill.cuh"
+#include "gpu/kernels/attention_prefill_mma.cuh"
 #include "gpu/kernels/weight_init.cuh"
 #include "gpu/linear.h"
+#include "gpu/register_backend.h"
+#include "gpu/tp_executor.h"
 
 namespace dynamo::gpu {
 namespace {
@@ -234,6 +243,164 @@ int bench(const Args& args) {
   return 0;
 }
 
+template <PrefillMmaVariant V>
+void mma_variant(const AttentionPrefillParams& p, cudaStream_t stream) {
+  attention_prefill_mma(p, V, stream);
+}
+
+// One layer's prefill attention for a prompt of --tokens (causal, no prefix) through each kernel and
+// variant, on
+// random q and a randomly paged K/V cache: median of --reps launches timed with events.
+int attention(const Args& args) {
+  const int T = std::stoi(args.get("--tokens", "4096")), nq = std::stoi(args.get("--heads", "32"));
+  const int nkv = std::stoi(args.get("--kv-heads", "8")), D = std::stoi(args.get("--head-dim", "128"));
+  const int reps = std::stoi(args.get("--reps", "20")), bs = 16;
+  CUDA_CHECK(cudaSetDevice(0));
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  const int blocks = (T + bs - 1) / bs;
+  std::vector<int32_t> table(blocks), meta;
+  for (int i = 0; i < blocks; ++i) table[i] = int32_t((size_t(i) * 7919) % blocks);  // scattered blocks
+  meta.insert(meta.end(), table.begin(), table.end());
+  meta.insert(meta.end(), {0, T, 0});  // q_start, q_len, num_cached
+  for (int t = 0; t < T; t += kPrefillTileRows) meta.insert(meta.end(), {0, t});
+  const int num_work = (T + kPrefillTileRows - 1) / kPrefillTileRows;
+  __nv_bfloat16 *q, *out, *kc, *vc;
+  int32_t* dmeta;
+  const size_t q_elems = size_t(T) * nq * D, kv_elems = size_t(blocks) * bs * nkv * D;
+  CUDA_CHECK(cudaMalloc(&q, q_elems * 2));
+  CUDA_CHECK(cudaMalloc(&out, q_elems * 2));
+  CUDA_CHECK(cudaMalloc(&kc, kv_elems * 2));
+  CUDA_CHECK(cudaMalloc(&vc, kv_elems * 2));
+  CUDA_CHECK(cudaMalloc(&dmeta, meta.size() * 4));
+  CUDA_CHECK(cudaMemcpy(dmeta, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice));
+  fill_normal_bf16(q, q_elems, 11, 1.f, s);
+  fill_normal_bf16(kc, kv_elems, 12, 1.f, s);
+  fill_normal_bf16(vc, kv_elems, 13, 1.f, s);
+  AttentionPrefillParams p;
+  p.q = q;
+  p.q_stride = nq * D;
+  p.out = out;
+  p.out_stride = nq * D;
+  p.k_cache = kc;
+  p.v_cache = vc;
+  p.block_tables = dmeta;
+  p.bt_stride = blocks;
+  p.q_start = dmeta + blocks;
+  p.q_len = dmeta + blocks + 1;
+  p.num_cached = dmeta + blocks + 2;
+  p.work = dmeta + blocks + 3;
+  p.num_work = num_work;
+  p.num_heads = nq;
+  p.num_kv_heads = nkv;
+  p.head_dim = D;
+  p.block_size = bs;
+  p.scale = 1.f / std::sqrt(float(D));
+  const double flops = 2.0 * D * nq * double(T) * T;  // causal QK^T + PV (half of 4 * T^2 * D per head)
+  cudaEvent_t e0, e1;
+  CUDA_CHECK(cudaEventCreate(&e0));
+  CUDA_CHECK(cudaEventCreate(&e1));
+  std::printf("prefill attention, one layer: %d tokens, %d q heads, %d kv heads, head_dim %d\n", T, nq, nkv, D);
+  using Fn = void (*)(const AttentionPrefillParams&, cudaStream_t);
+  const std::pair<const char*, Fn> kernels[] = {
+      {"mma 16 rows x 1 head", mma_variant<PrefillMmaVariant::Rows16Heads1>},
+      {"mma 16 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows16Heads2>},
+      {"mma 32 rows x 2 heads", mma_variant<PrefillMmaVariant::Rows32Heads2>},
+      {"wmma (first kernel)", attention_prefill_wmma}};
+  for (const auto& [name, fn] : kernels) {
+    std::vector<double> t;
+    for (int i = 0; i < reps + 3; ++i) {
+      CUDA_CHECK(cudaEventRecord(e0, s));
+      fn(p, s);
+      CUDA_CHECK(cudaEventRecord(e1, s));
+      CUDA_CHECK(cudaEventSynchronize(e1));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      if (i >= 3) t.push_back(ms);
+    }
+    const double ms = median(t);
+    std::printf("  %-30s %.3f ms, %.1f TFLOP/s\n", name, ms, flops / ms / 1e9);
+  }
+  cudaFree(q);
+  cudaFree(out);
+  cudaFree(kc);
+  cudaFree(vc);
+  cudaFree(dmeta);
+  return 0;
+}
+
+// Tensor-parallel decode: step time (the ITL a client sees) at each batch over a fixed context, with
+// and without the all-reduces, and without the all-gather of the vocab-sharded logits to rank 0
+// (skipped: same kernels and shapes, wrong numbers); the differences are their shares of the step.
+// The gather's share bounds what a sharded top-k sampler could save.
+int tp_bench(const Args& args) {
+  const Model model = load_model(args.get("--model", "configs/models/llama-3.1-70b"), LoadFormat::Dummy);
+  const ModelConfig& c = model.config;
+  const auto batches = parse_list(args.get("--batches", "1,32"));
+  const int C = std::stoi(args.get("--context", "1024"));
+  const int reps = std::stoi(args.get("--reps", "30"));
+  ExecutorOptions o;
+  o.device = args.get("--device", "cuda:0,1");
+  o.max_model_len = C + 16;
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  o.gpu_memory_utilization = std::stod(args.get("--gpu-memory-utilization", "0.90"));
+  std::printf("model: %s\n", describe(c).c_str());
+  const auto t0 = Clock::now();
+  TpExecutor ex(model, o);
+  const KvCacheInfo info = ex.kv_cache_info();
+  size_t weights = 0;
+  for (CudaExecutor* r : ex.ranks()) {
+    weights += r->weight_bytes();
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaSetDevice(r->device()));
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    std::printf("  %s: weights %.2f GiB, %.1f of %.1f GiB in use\n", r->device_name().c_str(),
+                r->weight_bytes() / 1073741824.0, (total_b - free_b) / 1073741824.0, total_b / 1073741824.0);
+    // Random KV contents (never time on zeros).
+    const KvCacheInfo ri = r->kv_cache_info();
+    fill_normal_bf16(static_cast<__nv_bfloat16*>(r->kv_block_ptr(0, 0, false)),
+                     size_t(ri.num_blocks) * ri.bytes_per_block / 2, 7, 1.f, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  std::printf("%s ready in %.1f s: weights %.2f GiB over %d GPUs, %d KV blocks of %d tokens\n",
+              ex.device_name().c_str(), std::chrono::duration<double>(Clock::now() - t0).count(),
+              weights / 1073741824.0, ex.tp(), info.num_blocks, info.block_size);
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  std::printf("\n| TP | batch | context | step ms (ITL) | without all-reduce ms | all-reduce share | "
+              "without logits gather ms | gather share | tokens/s |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (int B : batches) {
+    const int per_seq = (C + info.block_size - 1) / info.block_size;
+    if (int64_t(per_seq) * B > info.num_blocks) {
+      std::printf("| %d | %d | %d | does not fit | | | | | |\n", ex.tp(), B, C);
+      continue;
+    }
+    std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
+    StepRequest req;
+    for (int b = 0; b < B; ++b) {
+      for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
+      SequenceWork w;
+      w.seq_id = b;
+      w.tokens = toks[b];
+      w.num_cached = C - 1;
+      w.block_table = tables[b];
+      w.sample = true;
+      w.sampling = &greedy;
+      req.seqs.push_back(w);
+    }
+    const double ms = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(CudaExecutor::kSkipAllReduce);
+    const double bare = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(CudaExecutor::kSkipGather);
+    const double no_gather = time_steps(ex, req, 3, reps);
+    ex.set_skip_collectives(0);
+    std::printf("| %d | %d | %d | %.3f | %.3f | %.1f%% | %.3f | %.1f%% | %.0f |\n", ex.tp(), B, C, ms, bare,
+                100.0 * (ms - bare) / ms, no_gather, 100.0 * (ms - no_gather) / ms, B / ms * 1e3);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
@@ -247,10 +414,12 @@ int dump(const Args& args) {
     if (!p.empty()) prompts.push_back(p);
   }
   ExecutorOptions o;
-  o.device = args.get("--device", "cuda:0");
+  o.device = args.get("--device", "cuda:0");  // "cuda:0,1": a tensor-parallel executor
   o.num_kv_blocks = 4096;
   o.max_num_seqs = 64;
-  CudaExecutor ex(model, o);
+  register_backend();
+  const auto executor = make_executor(model, o);
+  Executor& ex = *executor;
   const int bs = o.block_size, per_seq = 64;
   std::ofstream out(args.get("--out", "dump.jsonl"));
   SamplingParams greedy;
@@ -324,7 +493,7 @@ int dump(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -333,6 +502,8 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     if (cmd == "bench") return dynamo::gpu::bench(args);
     if (cmd == "dump") return dynamo::gpu::dump(args);
+    if (cmd == "attention") return dynamo::gpu::attention(args);
+    if (cmd == "tp") return dynamo::gpu::tp_bench(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <tuple>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -14,6 +16,7 @@
 #include "core/executor/executor.h"
 #include "core/model/model.h"
 #include "gpu/cuda_check.h"
+#include "gpu/cuda_executor.h"
 #include "gpu/register_backend.h"
 
 namespace {
@@ -98,7 +101,9 @@ int main(int argc, char** argv) {
     SamplingParams greedy;
     greedy.temperature = 0;
     KvSendPlan plan{decode.get(), table, table};
-    auto run_prefill = [&](bool send) {
+    KvSendPlan empty_plan{decode.get(), {}, {}};  // takes the send path, ships nothing
+    auto* cuda_prefill = dynamic_cast<gpu::CudaExecutor*>(prefill.get());
+    auto run_prefill = [&](const KvSendPlan* send) {
       StepRequest r;
       SequenceWork w;
       w.seq_id = 1;
@@ -107,7 +112,7 @@ int main(int argc, char** argv) {
       w.sample = true;
       w.sampling = &greedy;
       w.prompt = prompt;
-      w.send = send ? &plan : nullptr;
+      w.send = send;
       r.seqs.push_back(w);
       prefill->step(r);
       if (send) {  // the copies ride the prefill executor's streams; wait for them to land
@@ -115,19 +120,63 @@ int main(int argc, char** argv) {
         CUDA_CHECK(cudaDeviceSynchronize());
       }
     };
+    // GPU time of the forward pass (compute stream) and of the copy tail, medians over reps.
+    auto timed_forward = [&](const KvSendPlan* send, cudaStream_t concurrent, void* peer_dst, void* peer_src) {
+      std::vector<double> fwd, tail, host;
+      for (int i = 0; i <= reps; ++i) {
+        if (concurrent) CUDA_CHECK(cudaMemcpyPeerAsync(peer_dst, 1, peer_src, 0, bytes, concurrent));
+        run_prefill(send);
+        if (concurrent) CUDA_CHECK(cudaStreamSynchronize(concurrent));
+        if (i == 0) continue;  // warm-up
+        fwd.push_back(cuda_prefill->last_send_timing().forward_ms);
+        tail.push_back(cuda_prefill->last_send_timing().tail_ms);
+        host.push_back(cuda_prefill->last_send_timing().host_ms);
+      }
+      return std::tuple{median(fwd), median(tail), median(host)};
+    };
     const double peer_ms = plain_peer_copy_ms(bytes, reps);
-    const double prefill_ms = time_ms(reps, [&] { run_prefill(false); });
-    const double prefill_send_ms = time_ms(reps, [&] { run_prefill(true); });
+    const double prefill_ms = time_ms(reps, [&] { run_prefill(nullptr); });
+    const double prefill_send_ms = time_ms(reps, [&] { run_prefill(&plan); });
     const double copy_ms = time_ms(reps, [&] { prefill->copy_kv_blocks(*decode, table, table); });
+    const auto [fwd_none, tail_none, host_none] = timed_forward(&empty_plan, nullptr, nullptr, nullptr);
+    const auto [fwd_send, tail_send, host_send] = timed_forward(&plan, nullptr, nullptr, nullptr);
+    // Control: the same bytes as one unrelated peer copy running beside a prefill that sends nothing,
+    // i.e. what sharing the GPU's memory and NVLink with any copy costs the compute.
+    void *ctl_src = nullptr, *ctl_dst = nullptr;
+    cudaStream_t ctl_stream;
+    CUDA_CHECK(cudaSetDevice(1));
+    CUDA_CHECK(cudaMalloc(&ctl_dst, bytes));
+    CUDA_CHECK(cudaSetDevice(0));
+    CUDA_CHECK(cudaMalloc(&ctl_src, bytes));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&ctl_stream, cudaStreamNonBlocking));
+    const auto [fwd_ctl, tail_ctl, host_ctl] = timed_forward(&empty_plan, ctl_stream, ctl_dst, ctl_src);
+    (void)tail_none;
+    (void)tail_ctl;
+    (void)host_ctl;
     const double gb = bytes / 1e9;
+    const int layers = int(model.config.num_layers);
     std::printf("model %s, %d-token prompt = %d KV blocks = %.1f MB of KV (all layers, K and V)\n",
                 describe(model.config).c_str(), tokens, blocks, bytes / 1e6);
     std::printf("plain peer copy, one cudaMemcpyPeerAsync:   %8.3f ms  %7.1f GB/s\n", peer_ms, gb / (peer_ms * 1e-3));
     std::printf("copy_kv_blocks (per layer, K and V runs):   %8.3f ms  %7.1f GB/s  = %.2f of plain peer copy\n",
                 copy_ms, gb / (copy_ms * 1e-3), peer_ms / copy_ms);
-    std::printf("prefill alone:                              %8.3f ms\n", prefill_ms);
-    std::printf("prefill with layer-by-layer send:           %8.3f ms  (+%.3f ms, %.1f%%; the copy alone takes %.3f ms)\n",
+    std::printf("prefill step alone (wall):                  %8.3f ms\n", prefill_ms);
+    std::printf("prefill step with layer-by-layer send:      %8.3f ms  (+%.3f ms, %.1f%%; the copy alone takes %.3f ms)\n",
                 prefill_send_ms, prefill_send_ms - prefill_ms, 100.0 * (prefill_send_ms / prefill_ms - 1), copy_ms);
+    std::printf("forward GPU time, nothing sent:             %8.3f ms\n", fwd_none);
+    std::printf("forward GPU time, layer-by-layer send:      %8.3f ms  (+%.3f ms); copy tail after the forward %.3f ms "
+                "(one layer's share of the copy: %.3f ms)\n",
+                fwd_send, fwd_send - fwd_none, std::max(0.0, tail_send), copy_ms / layers);
+    std::printf("host time enqueuing the forward: %.3f ms with nothing sent, %.3f ms with the send "
+                "(DYNAMO_KV_SEND_AFTER=%s)\n", host_none, host_send,
+                std::getenv("DYNAMO_KV_SEND_AFTER") ? std::getenv("DYNAMO_KV_SEND_AFTER") : "store");
+    std::printf("forward GPU time, beside an unrelated copy: %8.3f ms  (+%.3f ms): the cost of sharing memory/NVLink "
+                "with any copy of these bytes\n",
+                fwd_ctl, fwd_ctl - fwd_none);
+    CUDA_CHECK(cudaStreamDestroy(ctl_stream));
+    CUDA_CHECK(cudaFree(ctl_src));
+    CUDA_CHECK(cudaSetDevice(1));
+    CUDA_CHECK(cudaFree(ctl_dst));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kv_transfer_bench: error: %s\n", e.what());

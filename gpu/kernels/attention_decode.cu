@@ -1,12 +1,13 @@
 // Decode attention kernels. Split kernel: one block per (sequence, kv head, split); threads own 8 dims
 // of one key at a time (16-byte loads), chunks of keys go through an online softmax in shared memory.
-// Combine kernel: merges the splits' (max, sum, acc) into the bf16 output.
+// Combine kernel: merges the splits' (max, sum, acc) into the bf16 output. Both launched with PDL.
 #include <stdexcept>
 #include <string>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/attention_decode.cuh"
 #include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/pdl.cuh"
 
 namespace dynamo::gpu {
 namespace {
@@ -26,6 +27,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
   __shared__ float sRed[kWarps][MAXG][D];
 
   const int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  pdl_wait();
+  pdl_trigger();
   const int G = p.num_heads / p.num_kv_heads;
   const int ctx = p.ctx_len[s];
   const int per = (ctx + p.num_splits - 1) / p.num_splits;
@@ -176,21 +179,38 @@ __global__ void __launch_bounds__(kThreads) attention_decode_split_kernel(const 
   }
 }
 
+// One block of head_dim threads per (sequence, q head); the splits' (max, sum) pairs are read in
+// parallel (one per thread, num_splits <= kMaxSplits <= head_dim) and their weights go through shared
+// memory, so the per-dimension sum issues its loads back to back instead of one latency per split.
+constexpr int kMaxSplits = 64;
+
 __global__ void attention_decode_combine_kernel(const AttentionDecodeParams p) {
-  const int s = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
-  const int64_t base = (int64_t(s) * p.num_heads + h) * p.num_splits;
-  float m = -INFINITY;
-  for (int i = 0; i < p.num_splits; ++i) m = fmaxf(m, p.part_ml[(base + i) * 2]);
-  float l = 0.f, o = 0.f;
-  if (m != -INFINITY) {
-    for (int i = 0; i < p.num_splits; ++i) {
-      const float mi = p.part_ml[(base + i) * 2];
-      if (mi == -INFINITY) continue;
-      const float w = exp2f(mi - m);
-      l += p.part_ml[(base + i) * 2 + 1] * w;
-      o += p.part_acc[(base + i) * p.head_dim + d] * w;
-    }
+  __shared__ float s_w[kMaxSplits], s_red[2][4];
+  const int s = blockIdx.x, h = blockIdx.y, d = threadIdx.x, warp = d / 32, lane = d % 32;
+  const int warps = blockDim.x / 32, n = p.num_splits;
+  pdl_wait();
+  pdl_trigger();
+  const int64_t base = (int64_t(s) * p.num_heads + h) * n;
+  float mi = -INFINITY, li = 0.f;
+  if (d < n) {
+    mi = p.part_ml[(base + d) * 2];
+    li = p.part_ml[(base + d) * 2 + 1];
   }
+  const float wmax = warp_max(mi);
+  if (lane == 0) s_red[0][warp] = wmax;
+  __syncthreads();
+  float m = -INFINITY;
+  for (int w = 0; w < warps; ++w) m = fmaxf(m, s_red[0][w]);
+  const float wi = mi == -INFINITY ? 0.f : exp2f(mi - m);  // a split that saw no key weighs nothing
+  if (d < n) s_w[d] = wi;
+  const float wsum = warp_sum(li * wi);
+  if (lane == 0) s_red[1][warp] = wsum;
+  __syncthreads();
+  float l = 0.f;
+  for (int w = 0; w < warps; ++w) l += s_red[1][w];
+  float o = 0.f;
+#pragma unroll 8
+  for (int i = 0; i < n; ++i) o += p.part_acc[(base + i) * p.head_dim + d] * s_w[i];
   p.out[int64_t(s) * p.out_stride + h * p.head_dim + d] = __float2bfloat16(l > 0.f ? o / l : 0.f);
 }
 
@@ -198,11 +218,11 @@ template <int D, int MAXG>
 void launch(const AttentionDecodeParams& p, cudaStream_t stream) {
   const dim3 grid(p.num_seqs, p.num_kv_heads, p.num_splits);
   if (p.unroll >= 4)
-    attention_decode_split_kernel<D, MAXG, 4><<<grid, kThreads, 0, stream>>>(p);
+    launch_pdl(attention_decode_split_kernel<D, MAXG, 4>, grid, kThreads, 0, stream, p);
   else
-    attention_decode_split_kernel<D, MAXG, 1><<<grid, kThreads, 0, stream>>>(p);
+    launch_pdl(attention_decode_split_kernel<D, MAXG, 1>, grid, kThreads, 0, stream, p);
   CUDA_CHECK_LAUNCH();
-  attention_decode_combine_kernel<<<dim3(p.num_seqs, p.num_heads), D, 0, stream>>>(p);
+  launch_pdl(attention_decode_combine_kernel, dim3(p.num_seqs, p.num_heads), D, 0, stream, p);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -221,11 +241,14 @@ int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves) {
   const int blocks = num_seqs * num_kv_heads;
   if (waves <= 0) waves = blocks <= 64 ? 4 : 2;  // measured on H100 (docs/PERFORMANCE.md)
   int splits = (waves * num_sms + blocks - 1) / blocks;  // about `waves` blocks per multiprocessor
-  return splits < 1 ? 1 : (splits > 64 ? 64 : splits);
+  return splits < 1 ? 1 : (splits > kMaxSplits ? kMaxSplits : splits);
 }
 
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream) {
   if (p.num_seqs == 0) return;
+  if (p.num_splits < 1 || p.num_splits > kMaxSplits)
+    throw std::invalid_argument("attention_decode: num_splits " + std::to_string(p.num_splits) + " not in 1.." +
+                                std::to_string(kMaxSplits));
   if (p.num_heads % p.num_kv_heads != 0) throw std::invalid_argument("attention: num_heads % num_kv_heads != 0");
   switch (p.head_dim) {
     case 64: launch_group<64>(p, stream); break;

@@ -19,7 +19,7 @@ struct AttentionDecodeParams {
   const int32_t* bt_stride = nullptr;      // device scalar, so a captured graph can serve any width
   const int32_t* ctx_len = nullptr;        // per sequence, including the new token; 0 = padding row
   int num_seqs = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, block_size = 0;
-  int num_splits = 1;                      // context partitions per sequence (decode_splits())
+  int num_splits = 1;                      // context partitions per sequence, 1..64 (decode_splits())
   int unroll = 1;                          // K/V loads in flight per thread: 1 or 4
   float scale = 1.f;
   float* part_acc = nullptr;  // scratch [num_seqs][num_heads][num_splits][head_dim]
@@ -27,7 +27,7 @@ struct AttentionDecodeParams {
 };
 
 // Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
-// num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads.
+// num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads, at most 64 splits.
 constexpr int kMaxDecodeWaves = 8;
 // waves <= 0: 4 for at most 64 (sequence, kv head) pairs, else 2.
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);

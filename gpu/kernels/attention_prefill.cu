@@ -1,12 +1,15 @@
-// Prefill attention kernel: 64 query rows x one head per block, 4 warps of 16 rows each; QK^T and PV
-// on tensor cores (WMMA bf16, fp32 accumulate) with an fp32 output tile in shared memory.
+// Prefill attention: the dispatcher (attention_prefill_mma by default) and the first kernel, 64 query
+// rows x one head per block, QK^T and PV on WMMA with an fp32 output tile in shared memory.
 #include <mma.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/attention_prefill.cuh"
+#include "gpu/kernels/attention_prefill_mma.cuh"
 #include "gpu/kernels/device_utils.cuh"
 
 namespace dynamo::gpu {
@@ -182,6 +185,16 @@ void launch(const AttentionPrefillParams& p, cudaStream_t stream) {
 }  // namespace
 
 void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream) {
+  // DYNAMO_PREFILL_ATTN=wmma keeps the first kernel selectable for comparison runs.
+  static const bool wmma = [] {
+    const char* env = std::getenv("DYNAMO_PREFILL_ATTN");
+    return env != nullptr && std::strcmp(env, "wmma") == 0;
+  }();
+  if (wmma) return attention_prefill_wmma(p, stream);
+  attention_prefill_mma(p, stream);
+}
+
+void attention_prefill_wmma(const AttentionPrefillParams& p, cudaStream_t stream) {
   if (p.num_work == 0) return;
   if (p.num_heads % p.num_kv_heads != 0) throw std::invalid_argument("attention: num_heads % num_kv_heads != 0");
   switch (p.head_dim) {

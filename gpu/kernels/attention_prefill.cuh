@@ -28,7 +28,11 @@ struct AttentionPrefillParams {
   float scale = 1.f;
 };
 
-// head_dim 64 or 128 (throws otherwise). The new tokens' K/V must already be in the cache.
+// head_dim 64 or 128 (throws otherwise). The new tokens' K/V must already be in the cache. Runs
+// attention_prefill_mma (attention_prefill_mma.cuh) unless DYNAMO_PREFILL_ATTN=wmma.
 void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream);
+
+// The first kernel (WMMA tiles, output accumulator in shared memory), kept for comparison.
+void attention_prefill_wmma(const AttentionPrefillParams& p, cudaStream_t stream);
 
 }  // namespace dynamo::gpu

@@ -1,6 +1,7 @@
-// RoPE + paged KV store kernel: one block per token.
+// RoPE + paged KV store kernel: one block per token; launched with PDL (gpu/kernels/pdl.cuh).
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/pdl.cuh"
 #include "gpu/kernels/rope_cache.cuh"
 
 namespace dynamo::gpu {
@@ -10,6 +11,8 @@ __global__ void rope_and_cache_kernel(bf16* qkv, const int32_t* positions, const
                                       const float* inv_freq, bf16* k_cache, bf16* v_cache, int num_heads,
                                       int num_kv_heads, int head_dim, int rotary_dim) {
   const int t = blockIdx.x;
+  pdl_wait();
+  pdl_trigger();
   const int row_stride = (num_heads + 2 * num_kv_heads) * head_dim;
   bf16* row = qkv + int64_t(t) * row_stride;
   const float pos = float(positions[t]);
@@ -45,8 +48,8 @@ void rope_and_cache(bf16* qkv, const int32_t* positions, const int32_t* slots, c
                     bf16* v_cache, int tokens, int num_heads, int num_kv_heads, int head_dim, int rotary_dim,
                     cudaStream_t stream) {
   if (tokens == 0) return;
-  rope_and_cache_kernel<<<tokens, 256, 0, stream>>>(qkv, positions, slots, inv_freq, k_cache, v_cache, num_heads,
-                                                    num_kv_heads, head_dim, rotary_dim);
+  launch_pdl(rope_and_cache_kernel, tokens, 256, 0, stream, qkv, positions, slots, inv_freq, k_cache, v_cache,
+             num_heads, num_kv_heads, head_dim, rotary_dim);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -9,9 +9,11 @@ as a tie only when transformers' top-2 gap at that step is at most the larger of
 of the top logit and TIE_NOISE times the rms difference between transformers' own bf16 and float32
 first-step logits (the bf16 noise of that very model). The first-step logits are
 also compared with the same model run in float32: ours must be within max(2 x transformers-bf16's
-own error, 1e-2) of it. Exit status 1 on any failure.
+own error, 1e-2) of it. Exit status 1 on any failure. With --tp 1,2,4 the same checks run for our
+tensor-parallel executor on GPUs 0..tp-1 (sizes above the GPU count or that do not divide the
+variant's heads are skipped with a note).
 
-    python3 tests/gpu/hf_compare.py --bin build/gpu_bench [--steps 64] [--work /tmp/hfc]
+    python3 tests/gpu/hf_compare.py --bin build/gpu_bench [--steps 64] [--work /tmp/hfc] [--tp 1,2,4]
 """
 import argparse
 import copy
@@ -101,7 +103,9 @@ def main():
     ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--work", default="/tmp/hf_compare")
     ap.add_argument("--only", default="")
+    ap.add_argument("--tp", default="1", help="comma-separated TP sizes to check, e.g. 1,2,4")
     args = ap.parse_args()
+    tps = [int(t) for t in args.tp.split(",")]
     torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
     failures = 0
     rows = []
@@ -128,14 +132,25 @@ def main():
         with open(os.path.join(path, "prompts.txt"), "w") as f:
             for p in prompts:
                 f.write(" ".join(map(str, p)) + "\n")
-        dump = os.path.join(path, "dump.jsonl")
-        r = subprocess.run([args.bin, "dump", "--model", path, "--prompts", os.path.join(path, "prompts.txt"),
-                            "--steps", str(args.steps), "--out", dump], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"{name}: gpu_bench dump failed:\n{r.stdout}\n{r.stderr}")
-            failures += 1
-            continue
-        ours = [json.loads(line) for line in open(dump)]
+        runs = {}
+        for tp in tps:
+            kv = cfg.num_key_value_heads
+            if tp > torch.cuda.device_count():
+                print(f"{name}: TP{tp} skipped ({torch.cuda.device_count()} GPUs)")
+                continue
+            if cfg.num_attention_heads % tp or (kv % tp and tp % kv) or cfg.intermediate_size % tp:
+                print(f"{name}: TP{tp} skipped (heads {cfg.num_attention_heads}/{kv} do not shard {tp} ways)")
+                continue
+            dump = os.path.join(path, f"dump-tp{tp}.jsonl")
+            device = "cuda:" + ",".join(str(i) for i in range(tp))
+            r = subprocess.run([args.bin, "dump", "--model", path, "--prompts", os.path.join(path, "prompts.txt"),
+                                "--steps", str(args.steps), "--out", dump, "--device", device],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"{name}: gpu_bench dump --device {device} failed:\n{r.stdout}\n{r.stderr}")
+                failures += 1
+                continue
+            runs[tp] = [json.loads(line) for line in open(dump)]
         model32 = copy.deepcopy(model).float()
         for i, p in enumerate(prompts):
             ref_logits, ref_toks, gaps = hf_greedy(model, p, args.steps)
@@ -143,8 +158,8 @@ def main():
                 exact = model32(input_ids=torch.tensor([p], device="cuda")).logits[0, -1].float().cpu()
             hf_err = float((ref_logits - exact).norm() / exact.norm())
             noise = float((ref_logits - exact).norm()) / len(exact) ** 0.5
-            for rec in (o for o in ours if o["prompt"] == i):
-                mode = ["alone", "batched", "prefix-hit"][rec["mode"]]
+            for tp, rec in ((tp, o) for tp, ours in runs.items() for o in ours if o["prompt"] == i):
+                mode = ["alone", "batched", "prefix-hit"][rec["mode"]] + ("" if tp == 1 else f" TP{tp}")
                 lg = torch.tensor(rec["logits"])
                 err = float((lg - ref_logits).norm() / ref_logits.norm())
                 err32 = float((lg - exact).norm() / exact.norm())

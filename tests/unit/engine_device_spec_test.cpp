@@ -94,3 +94,66 @@ TEST_CASE("engine worker plan: CPU and null workers") {
   o.max_num_seqs = 0;
   CHECK_THROWS_WITH_AS(plan_workers(o, 0, false), doctest::Contains("--max-num-seqs"), ConfigError);
 }
+
+TEST_CASE("engine worker plan: tensor-parallel pools are cut into consecutive GPU groups") {
+  EngineOptions o;
+  o.device = "cuda";
+  o.prefill_gpus = "0-3";
+  o.prefill_tp = 2;
+  o.decode_gpus = "4-7";
+  o.decode_tp = 4;
+  auto w = plan_workers(o, 8, true);
+  REQUIRE(w.size() == 3);
+  CHECK((w[0].device == "cuda:0,1" && w[0].role == WorkerRole::Prefill && w[0].name == "prefill-0"));
+  CHECK(w[1].device == "cuda:2,3");
+  CHECK((w[2].device == "cuda:4,5,6,7" && w[2].role == WorkerRole::Decode && w[2].name == "decode-0"));
+  o.decode_tp = 1;
+  w = plan_workers(o, 8, true);
+  CHECK(w.size() == 6);
+  CHECK(w[5].device == "cuda:7");
+
+  EngineOptions a;
+  a.device = "cuda";
+  a.gpus = "0,2,5,7";
+  a.tp = 2;
+  w = plan_workers(a, 8, true);
+  REQUIRE(w.size() == 2);
+  CHECK((w[0].device == "cuda:0,2" && w[1].device == "cuda:5,7" && w[1].role == WorkerRole::Aggregated));
+}
+
+TEST_CASE("engine worker plan: tensor-parallel start-up errors name the flag") {
+  EngineOptions o;
+  o.device = "cuda";
+  o.prefill_gpus = "0-2";
+  o.prefill_tp = 2;
+  o.decode_gpus = "3";
+  CHECK_THROWS_WITH_AS(plan_workers(o, 8, true),
+                       doctest::Contains("--prefill-gpus lists 3 GPU(s), not a multiple of --prefill-tp 2"), ConfigError);
+  o.prefill_gpus = "0-1";
+  o.decode_gpus = "2-4";
+  o.decode_tp = 2;
+  CHECK_THROWS_WITH_AS(plan_workers(o, 8, true), doctest::Contains("--decode-tp"), ConfigError);
+  o.decode_gpus = "2-3";
+  o.tp = 2;  // --tp is for --gpus
+  CHECK_THROWS_WITH_AS(plan_workers(o, 8, true), doctest::Contains("--prefill-tp/--decode-tp"), ConfigError);
+
+  EngineOptions a;
+  a.device = "cuda";
+  a.gpus = "0-2";
+  a.tp = 2;
+  CHECK_THROWS_WITH_AS(plan_workers(a, 8, true), doctest::Contains("not a multiple of --tp 2"), ConfigError);
+  a.gpus = "0-3";
+  a.decode_tp = 2;  // pool TP flags with --gpus
+  CHECK_THROWS_WITH_AS(plan_workers(a, 8, true), doctest::Contains("with --gpus use --tp"), ConfigError);
+  a.decode_tp = 1;
+  a.tp = 0;
+  CHECK_THROWS_WITH_AS(plan_workers(a, 8, true), doctest::Contains("--tp must be in 1..64"), ConfigError);
+
+  EngineOptions cpu;
+  cpu.device = "cpu";
+  cpu.tp = 2;
+  CHECK_THROWS_WITH_AS(plan_workers(cpu, 0, false), doctest::Contains("need --device cuda"), ConfigError);
+  cpu.tp = 1;
+  cpu.decode_tp = 2;
+  CHECK_THROWS_AS(plan_workers(cpu, 0, false), ConfigError);
+}
