@@ -43,6 +43,10 @@ void add_engine_flags(CLI::App& sub, EngineOptions& o) {
   sub.add_flag("--enforce-eager", o.enforce_eager, "GPU: no CUDA graphs")->group(group);
   sub.add_option("--cpu-threads", o.cpu_threads, "math threads per CPU worker (0: cores / workers)")
       ->capture_default_str()->group(group);
+  // Hidden (empty group), for fault-injection tests: WORKER:STEP[,...] makes that worker's executor
+  // throw from its STEP-th step on (docs/RELIABILITY.md).
+  sub.add_option("--debug-fail-step", o.debug_fail_step, "test only: WORKER:STEP, that worker's executor fails")
+      ->group("");
 }
 
 }  // namespace dynamo::app

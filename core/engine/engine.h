@@ -22,6 +22,7 @@ struct WorkerStats {
   int64_t prefix_queries = 0;    // blocks looked up in the prefix cache
   int64_t prefix_hits = 0;       // of those, found
   bool healthy = true;
+  std::string error;  // why the worker is down (when !healthy), e.g. its executor's exception
 };
 
 struct EngineStats {
@@ -36,6 +37,8 @@ class Engine {
   // Every generated token is pushed except the EOS / stop token that ends a request (FinishReason::Stop).
   virtual void submit(GenerationRequest request, std::shared_ptr<RequestStream> stream) = 0;
   virtual bool healthy() const = 0;  // model loaded and every worker up
+  // At least one worker that takes new requests is up (healthy() turns false as soon as any is down).
+  virtual bool can_serve() const { return healthy(); }
   virtual EngineStats stats() const = 0;
   virtual const ModelConfig& model_config() const = 0;
   virtual int64_t max_model_len() const = 0;

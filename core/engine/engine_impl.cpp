@@ -8,6 +8,7 @@
 #include "core/engine/block_hash.h"
 #include "core/executor/executor_registry.h"
 #include "core/executor/null_executor.h"
+#include "core/executor/step_fault.h"
 #include "core/util/errors.h"
 
 namespace dynamo {
@@ -19,6 +20,15 @@ EngineImpl::EngineImpl(const Model& model, const EngineOptions& options, std::ve
   router_ = std::make_unique<KvRouter>(parse_router_mode(options.router_mode), static_cast<int>(specs.size()),
                                        options.kv_block_size, options.kv_overlap_weight, options.router_seed);
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<StepFault> faults;
+  if (!options.debug_fail_step.empty()) faults = parse_step_faults(options.debug_fail_step);
+  for (const StepFault& f : faults) {
+    if (std::none_of(specs.begin(), specs.end(), [&](const WorkerSpec& w) { return w.name == f.worker; })) {
+      std::string names;
+      for (const auto& w : specs) names += (names.empty() ? "" : ", ") + w.name;
+      throw ConfigError("--debug-fail-step: no worker is named '" + f.worker + "' (workers: " + names + ")");
+    }
+  }
   for (size_t i = 0; i < specs.size(); ++i) {
     WorkerConfig wc;
     wc.index = static_cast<int>(i);
@@ -38,6 +48,9 @@ EngineImpl::EngineImpl(const Model& model, const EngineOptions& options, std::ve
     wc.scheduler.max_wait = std::chrono::milliseconds(options.max_wait_ms);
     wc.max_model_len = static_cast<int32_t>(max_model_len_);
     wc.verbose = options.verbose;
+    for (const StepFault& f : faults) {
+      if (f.worker == specs[i].name) wc.fail_at_step = f.step;
+    }
     (specs[i].role == WorkerRole::Prefill ? prefill_ids_ : decode_ids_).push_back(static_cast<int>(i));
     workers_.push_back(std::make_unique<Worker>(std::move(wc), model_, router_.get()));
   }
@@ -119,7 +132,7 @@ Worker* EngineImpl::route_prefill(const RequestContext& ctx) {
 void EngineImpl::submit(GenerationRequest request, std::shared_ptr<RequestStream> stream) {
   std::shared_lock<std::shared_mutex> lock(lifecycle_);
   if (stopped_) {
-    stream->finish(FinishReason::Error, "the engine is shutting down");
+    stream->finish(FinishReason::Error, "the engine is shutting down", ErrorKind::Unavailable);
     return;
   }
   if (std::string err = validate(request); !err.empty()) {
@@ -142,7 +155,8 @@ void EngineImpl::submit(GenerationRequest request, std::shared_ptr<RequestStream
   Worker* decode = route_decode(*ctx, overlap);
   if (decode == nullptr) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    ctx->stream->finish(FinishReason::Error, "no healthy worker is left to serve the request");
+    ctx->stream->finish(FinishReason::Error, "no healthy worker is left to serve the request (" + down_workers() + ")",
+                        ErrorKind::Unavailable);
     return;
   }
   // Conditional disaggregation: short (or mostly cached) prompts and a backed-up prefill pool stay local.
@@ -173,6 +187,22 @@ bool EngineImpl::healthy() const {
   std::shared_lock<std::shared_mutex> lock(lifecycle_);
   if (stopped_) return false;
   return std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->stats().healthy; });
+}
+
+bool EngineImpl::can_serve() const {
+  std::shared_lock<std::shared_mutex> lock(lifecycle_);
+  if (stopped_) return false;
+  return std::any_of(decode_ids_.begin(), decode_ids_.end(), [&](int id) { return workers_[id]->healthy(); });
+}
+
+std::string EngineImpl::down_workers() const {
+  std::string out;
+  for (const auto& w : workers_) {
+    if (w->healthy()) continue;
+    const WorkerStats s = w->stats();
+    out += (out.empty() ? "" : "; ") + s.name + " is down: " + s.error;
+  }
+  return out;
 }
 
 EngineStats EngineImpl::stats() const {

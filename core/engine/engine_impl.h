@@ -27,6 +27,7 @@ class EngineImpl final : public Engine {
 
   void submit(GenerationRequest request, std::shared_ptr<RequestStream> stream) override;
   bool healthy() const override;
+  bool can_serve() const override;  // some decode (or aggregated) worker is up
   EngineStats stats() const override;
   const ModelConfig& model_config() const override { return model_.config; }
   int64_t max_model_len() const override { return max_model_len_; }
@@ -41,6 +42,7 @@ class EngineImpl final : public Engine {
   std::string validate(const GenerationRequest& r) const;  // empty when fine
   Worker* route_decode(const RequestContext& ctx, int32_t& overlap_blocks);
   Worker* route_prefill(const RequestContext& ctx);
+  std::string down_workers() const;  // "worker-1 is down: <why>; ..."
 
   Model model_;
   EngineOptions options_;

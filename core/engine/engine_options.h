@@ -47,6 +47,9 @@ struct EngineOptions {
   int32_t max_wait_ms = 2000;          // a request waiting longer is served before cache-friendlier ones
   uint64_t router_seed = 0x5eed;       // --router-mode random
   bool verbose = true;                 // start-up log lines on stderr
+  // Test-only fault injection (hidden flag --debug-fail-step): "WORKER:STEP[,...]" makes that worker's
+  // executor throw from its STEP-th step on (core/executor/step_fault.h).
+  std::string debug_fail_step;
 };
 
 enum class WorkerRole { Prefill, Decode, Aggregated };

@@ -20,11 +20,12 @@ void RequestStream::push(TokenOutput token) {
   if (notify_) notify_();
 }
 
-void RequestStream::finish(FinishReason reason, std::string error) {
+void RequestStream::finish(FinishReason reason, std::string error, ErrorKind kind) {
   if (finished_.exchange(true, std::memory_order_acq_rel)) return;  // first finish wins
-  if (!error.empty()) {
+  if (!error.empty() || reason == FinishReason::Error) {
     std::lock_guard<std::mutex> lock(error_mutex_);
     error_ = std::move(error);
+    error_kind_ = kind;
   }
   finish_reason_.store(reason, std::memory_order_release);
   if (notify_) notify_();
@@ -49,6 +50,11 @@ bool RequestStream::done() const {
 std::string RequestStream::error() const {
   std::lock_guard<std::mutex> lock(error_mutex_);
   return error_;
+}
+
+ErrorKind RequestStream::error_kind() const {
+  std::lock_guard<std::mutex> lock(error_mutex_);
+  return error_kind_;
 }
 
 }  // namespace dynamo

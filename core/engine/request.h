@@ -31,6 +31,13 @@ enum class FinishReason { None, Stop, Length, Cancelled, Error };
 
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
 
+// Why a request finished with FinishReason::Error; the HTTP layer maps it to 400, 503 or 500.
+enum class ErrorKind {
+  InvalidRequest,  // the request cannot be served as asked (too long, KV cache too small)
+  Unavailable,     // no worker can take it now (all down, shutting down): retry elsewhere or later
+  Internal,        // the worker holding it failed (executor error)
+};
+
 struct TokenOutput {
   int32_t token = 0;
   float logprob = 0.0f;
@@ -47,7 +54,7 @@ class RequestStream {
 
   // --- producer side ---
   void push(TokenOutput token);
-  void finish(FinishReason reason, std::string error = {});
+  void finish(FinishReason reason, std::string error = {}, ErrorKind kind = ErrorKind::InvalidRequest);
   void set_num_cached_tokens(int32_t n) { num_cached_tokens_.store(n, std::memory_order_relaxed); }
   void mark_scheduled() { scheduled_at_ns_.store(now_ns(), std::memory_order_relaxed); }
 
@@ -58,6 +65,7 @@ class RequestStream {
   bool done() const;
   FinishReason finish_reason() const { return finish_reason_.load(std::memory_order_acquire); }
   std::string error() const;
+  ErrorKind error_kind() const;  // meaningful when finish_reason() == FinishReason::Error
   int32_t num_cached_tokens() const { return num_cached_tokens_.load(std::memory_order_relaxed); }
   int64_t scheduled_at_ns() const { return scheduled_at_ns_.load(std::memory_order_relaxed); }
 
@@ -80,6 +88,7 @@ class RequestStream {
   std::atomic<int64_t> scheduled_at_ns_{0};
   mutable std::mutex error_mutex_;  // only on finish with an error
   std::string error_;
+  ErrorKind error_kind_ = ErrorKind::InvalidRequest;
   std::function<void()> notify_;
 };
 

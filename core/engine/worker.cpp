@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/engine/prefill_budget.h"
+#include "core/executor/step_fault.h"
 
 namespace dynamo {
 
@@ -68,6 +69,11 @@ void Worker::init() {
   }
   budget_ = so.max_num_batched_tokens;
   scheduler_ = std::make_unique<Scheduler>(*blocks_, so);
+  stepper_ = executor_.get();
+  if (config_.fail_at_step > 0) {  // after the budget measurement: steps count from serving on
+    fault_ = std::make_unique<FailingStepExecutor>(*executor_, config_.fail_at_step, config_.spec.name);
+    stepper_ = fault_.get();
+  }
   if (config_.verbose) {
     std::fprintf(stderr, "[engine] %s (%s) on %s: %d KV blocks x %d tokens, %d tokens per step (%s), %d seqs\n",
                  config_.spec.name.c_str(), worker_role_name(config_.spec.role), executor_->device_name().c_str(),
@@ -93,13 +99,19 @@ void Worker::run() {
   while (true) {
     WorkerMessage m;
     if (idle) {
-      const auto timeout = scheduler_->empty() ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2);
+      const bool nothing_to_step = scheduler_->empty() || failed_;
+      const auto timeout = nothing_to_step ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2);
       if (inbox_.wait_dequeue_timed(m, timeout)) handle(m);
     }
     while (!stopping_ && inbox_.try_dequeue(m)) handle(m);
     if (stopping_) break;
-    reap_cancelled();
-    idle = !step_once();
+    if (failed_) {
+      fail_held();  // what was posted here before the router saw the failure
+      idle = true;
+    } else {
+      reap();
+      idle = !step_once();
+    }
     publish();
   }
   shutdown_all();
@@ -110,7 +122,7 @@ void Worker::publish() {
   publish_state();
   // Streams end after the state is published: whoever sees a request finish also sees its blocks
   // returned and its prefix reported to the router.
-  for (auto& f : finished_) f.stream->finish(f.reason, std::move(f.error));
+  for (auto& f : finished_) f.stream->finish(f.reason, std::move(f.error), f.kind);
   finished_.clear();
 }
 
@@ -145,8 +157,12 @@ void Worker::handle(WorkerMessage& m) {
     case WorkerMessage::Kind::PrefillDone: {
       Sequence* seq = scheduler_->find(m.ctx->id);
       if (seq == nullptr || seq->state != SequenceState::AwaitingKv) return;
+      if (failed_) {  // its stream ended when this worker failed; now nobody writes its blocks
+        finish(*seq, FinishReason::Error, failure_, ErrorKind::Internal);
+        return;
+      }
       if (m.failure != FinishReason::None) {
-        finish(*seq, m.failure, std::move(m.error));
+        finish(*seq, m.failure, std::move(m.error), m.error_kind);
         return;
       }
       scheduler_->kv_arrived(*seq);
@@ -156,35 +172,45 @@ void Worker::handle(WorkerMessage& m) {
   }
 }
 
-void Worker::reap_cancelled() {
+void Worker::reap() {
   std::vector<Sequence*> cancelled;
   scheduler_->for_each([&](const Sequence& s) {
     // The decode side of a remote prefill waits for the prefill worker's answer: its blocks are
     // being written until then.
-    if (s.ctx->stream->cancelled() && s.state != SequenceState::AwaitingKv) {
-      cancelled.push_back(const_cast<Sequence*>(&s));
-    }
+    // A prefill for a decode worker that failed stops too; its answer frees the reserved blocks there.
+    const bool client_gone = s.ctx->stream->cancelled() && s.state != SequenceState::AwaitingKv;
+    const bool decode_down = s.prefill_only && !s.target.decode->healthy();
+    if (client_gone || decode_down) cancelled.push_back(const_cast<Sequence*>(&s));
   });
   for (Sequence* s : cancelled) finish(*s, FinishReason::Cancelled);
+  // Requests not yet sent to a prefill worker that failed since prefill here instead.
+  scheduler_->for_each([&](const Sequence& s) {
+    if (s.state == SequenceState::Waiting && s.remote_prefill != nullptr && !s.remote_prefill->healthy()) {
+      s.remote_prefill->add_outstanding(-1);
+      const_cast<Sequence&>(s).remote_prefill = nullptr;
+    }
+  });
 }
 
-void Worker::finish(Sequence& seq, FinishReason reason, std::string error) {
+void Worker::finish(Sequence& seq, FinishReason reason, std::string error, ErrorKind kind) {
   // A remote prefill that never left this worker still counts in the prefill worker's queue.
   if (seq.remote_prefill != nullptr && seq.state == SequenceState::Waiting) seq.remote_prefill->add_outstanding(-1);
   if (seq.prefill_only) {
-    reply_prefill(seq, reason, std::move(error));
+    reply_prefill(seq, reason, std::move(error), kind);
   } else {
-    finished_.push_back({seq.ctx->stream, reason, std::move(error)});
+    finished_.push_back({seq.ctx->stream, reason, std::move(error), kind});
   }
   scheduler_->remove(&seq);
 }
 
-void Worker::reply_prefill(Sequence& seq, FinishReason failure, std::string error, TokenOutput first) {
+void Worker::reply_prefill(Sequence& seq, FinishReason failure, std::string error, ErrorKind kind,
+                           TokenOutput first) {
   WorkerMessage m;
   m.kind = WorkerMessage::Kind::PrefillDone;
   m.ctx = seq.ctx;
   m.failure = failure;
   m.error = std::move(error);
+  m.error_kind = kind;
   m.first = std::move(first);
   outstanding_.fetch_sub(1, std::memory_order_relaxed);
   if (failure == FinishReason::None) completed_prefills_.fetch_add(1, std::memory_order_relaxed);
@@ -244,6 +270,10 @@ WorkerStats Worker::stats() const {
   s.prefix_queries = queries_.load();
   s.prefix_hits = hits_.load();
   s.healthy = healthy_.load();
+  if (!s.healthy) {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    s.error = failure_;
+  }
   return s;
 }
 

@@ -28,6 +28,7 @@ struct WorkerMessage {
   TransferTarget target;                       // PrefillTask: where the KV goes
   FinishReason failure = FinishReason::None;   // PrefillDone: None when the KV arrived
   std::string error;                           // PrefillDone: with failure == Error
+  ErrorKind error_kind = ErrorKind::Internal;  // PrefillDone: with failure == Error
   TokenOutput first;                           // PrefillDone: the first generated token
 };
 
@@ -38,6 +39,7 @@ struct WorkerConfig {
   SchedulerOptions scheduler;     // max_num_batched_tokens 0: measure (prefill) or 2048
   int32_t max_model_len = 0;
   bool verbose = true;
+  int64_t fail_at_step = 0;       // test-only (--debug-fail-step): the executor throws from this step on
 };
 
 class Worker {
@@ -61,6 +63,8 @@ class Worker {
   int32_t max_num_batched_tokens() const { return budget_.load(); }
   WorkerStats stats() const;
   WorkerLoad load() const;
+  // False once the executor failed: the worker then errors out whatever reaches it and never steps again.
+  bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   // Requests sent to this prefill worker and not yet answered (the prefill pool's queue).
   int64_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
   void add_outstanding(int64_t n) { outstanding_.fetch_add(n, std::memory_order_relaxed); }
@@ -72,13 +76,16 @@ class Worker {
   void run();
   void init();
   void handle(WorkerMessage& message);
-  void reap_cancelled();
+  void reap();  // cancelled requests; transfers from or to a worker that failed
   bool step_once();
   void run_batch(const std::vector<ScheduledSeq>& batch);
   void on_token(Sequence& seq, const SampledToken& sampled);
-  void fail_all(const std::string& message);  // executor failure: error out what this worker holds
-  void finish(Sequence& seq, FinishReason reason, std::string error = {});
-  void reply_prefill(Sequence& seq, FinishReason failure, std::string error, TokenOutput first = {});
+  void fail_all(const std::string& message);  // executor failure: this worker is down for good
+  void fail_held();  // a failed worker: error out what it holds, except blocks a prefill may still write
+  void finish(Sequence& seq, FinishReason reason, std::string error = {},
+              ErrorKind kind = ErrorKind::InvalidRequest);
+  void reply_prefill(Sequence& seq, FinishReason failure, std::string error, ErrorKind kind,
+                     TokenOutput first = {});
   void send_reservation(Sequence& seq);
   void shutdown_all();
   void publish();        // publish_state(), then end the streams finished since the last call
@@ -100,12 +107,16 @@ class Worker {
 
   // Owned by the worker thread.
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Executor> fault_;  // --debug-fail-step: wraps executor_
+  Executor* stepper_ = nullptr;      // what steps: fault_ or executor_ (KV peers always get executor_)
+  bool failed_ = false;
   std::unique_ptr<BlockManager> blocks_;
   std::unique_ptr<Scheduler> scheduler_;
   struct Finished {
     std::shared_ptr<RequestStream> stream;
     FinishReason reason;
     std::string error;
+    ErrorKind kind;
   };
   std::vector<Finished> finished_;  // streams to end at the next publish()
   int32_t num_blocks_ = 0;
@@ -126,6 +137,8 @@ class Worker {
   std::atomic<int64_t> preemptions_{0};
   std::atomic<bool> healthy_{true};
   std::atomic<bool> started_{false};
+  mutable std::mutex failure_mutex_;  // written once by the worker thread, read by stats()
+  std::string failure_;
 };
 
 }  // namespace dynamo

@@ -14,7 +14,8 @@ bool Worker::step_once() {
     finish(*s, FinishReason::Error,
            "the request needs more KV blocks than worker " + config_.spec.name + " has (" +
                std::to_string(num_blocks_) + " blocks of " + std::to_string(block_size_) +
-               " tokens); raise --num-kv-blocks or lower max_tokens");
+               " tokens); raise --num-kv-blocks or lower max_tokens",
+           ErrorKind::InvalidRequest);
   }
   for (Sequence* s : plan.reserved) send_reservation(*s);
   if (plan.batch.empty()) return false;
@@ -62,7 +63,7 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
   }
   StepResult result;
   try {
-    result = executor_->step(request);
+    result = stepper_->step(request);
   } catch (const std::exception& e) {
     fail_all(std::string("executor ") + config_.spec.name + " failed: " + e.what());
     return;
@@ -78,7 +79,8 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
     }
     if (!s.sample) continue;
     if (k >= result.sampled.size()) {
-      finish(seq, FinishReason::Error, "executor " + config_.spec.name + " returned too few tokens");
+      finish(seq, FinishReason::Error, "executor " + config_.spec.name + " returned too few tokens",
+             ErrorKind::Internal);
       continue;
     }
     on_token(seq, result.sampled[k++]);
@@ -86,20 +88,36 @@ void Worker::run_batch(const std::vector<ScheduledSeq>& batch) {
 }
 
 void Worker::fail_all(const std::string& message) {
-  healthy_ = false;  // the router sends no more work here
-  std::fprintf(stderr, "[engine] %s\n", message.c_str());
+  {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    failure_ = message;
+  }
+  failed_ = true;
+  healthy_.store(false, std::memory_order_release);  // the router sends no more work here
+  std::fprintf(stderr, "[engine] %s; worker %s is down\n", message.c_str(), config_.spec.name.c_str());
+  // Reserved blocks stay until their prefill worker answers (it may still be writing into them), but
+  // their streams end now.
+  scheduler_->for_each([&](const Sequence& s) {
+    if (s.state == SequenceState::AwaitingKv) {
+      finished_.push_back({s.ctx->stream, FinishReason::Error, message, ErrorKind::Internal});
+    }
+  });
+  fail_held();
+}
+
+void Worker::fail_held() {
   std::vector<Sequence*> held;
   scheduler_->for_each([&](const Sequence& s) {
-    // Reserved blocks stay until their prefill worker answers: it may still be writing into them.
     if (s.state != SequenceState::AwaitingKv) held.push_back(const_cast<Sequence*>(&s));
   });
-  for (Sequence* s : held) finish(*s, FinishReason::Error, message);
+  for (Sequence* s : held) finish(*s, FinishReason::Error, failure_, ErrorKind::Internal);
 }
 
 void Worker::on_token(Sequence& seq, const SampledToken& sampled) {
   if (seq.prefill_only) {
     // The KV is in the decode worker's blocks; ours stay behind in the prefix cache.
-    reply_prefill(seq, FinishReason::None, {}, TokenOutput{sampled.token, sampled.logprob, sampled.top_logprobs});
+    reply_prefill(seq, FinishReason::None, {}, ErrorKind::Internal,
+                  TokenOutput{sampled.token, sampled.logprob, sampled.top_logprobs});
     scheduler_->remove(&seq);
     return;
   }

@@ -2,6 +2,7 @@
 // and the streamed or whole OpenAI response.
 #include "core/server/completion_job.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -46,7 +47,7 @@ struct CompletionJob::Choice {
   FinishReason reason = FinishReason::None;
   std::string finish_name;
   std::string stop_reason;
-  std::string error;
+  std::optional<ApiError> failure;  // the engine ended it with an error (or cancelled it at shutdown)
 };
 
 namespace {
@@ -64,7 +65,27 @@ std::string make_id(ServerContext& ctx, ApiKind kind) {
   return buf;
 }
 
+// vLLM answers a dead engine with 500 (non-streaming) and an error event before [DONE] (streaming);
+// requests that cannot be served as asked stay 400, and "no worker can take it now" is 503.
+ApiError engine_error(const RequestStream& s) {
+  std::string message = s.error();
+  if (message.empty()) message = "the engine failed this request";
+  switch (s.error_kind()) {
+    case ErrorKind::InvalidRequest: return {400, std::move(message), "BadRequestError", "", "", 0};
+    case ErrorKind::Unavailable: return {503, std::move(message), "ServiceUnavailableError", "", "", 0};
+    case ErrorKind::Internal: break;
+  }
+  return {500, std::move(message), "InternalServerError", "", "", 0};
+}
+
 }  // namespace
+
+ApiError CompletionJob::shutdown_error() const {
+  const std::string why = ctx_.draining.load(std::memory_order_acquire)
+                              ? "the server is shutting down and --shutdown-timeout passed"
+                              : "the engine stopped";
+  return {503, "the request was cancelled before it finished: " + why, "ServiceUnavailableError", "", "", 0};
+}
 
 std::variant<std::shared_ptr<CompletionJob>, ApiError> CompletionJob::start(ServerContext& ctx, OpenAIRequest request,
                                                                             boost::asio::any_io_executor strand,
@@ -189,7 +210,11 @@ void CompletionJob::poll() {
     advance(c, scratch_);
   }
   if (request_.stream && finished() && !error_sent_) {
-    if (request_.include_usage) sse_ += sse_event(usage_chunk_json(header_, request_.kind == ApiKind::Chat, usage()));
+    // After an error event only [DONE] follows (as in vLLM).
+    const bool failed = std::any_of(choices_.begin(), choices_.end(), [](const auto& c) { return c->failure.has_value(); });
+    if (request_.include_usage && !failed) {
+      sse_ += sse_event(usage_chunk_json(header_, request_.kind == ApiKind::Chat, usage()));
+    }
     sse_ += kSseDone;
     error_sent_ = true;  // nothing more may follow [DONE]
   }
@@ -225,13 +250,11 @@ void CompletionJob::advance(Choice& c, std::vector<TokenOutput>& tokens) {
     return;
   }
   const FinishReason reason = c.stream->finish_reason();
-  if (reason == FinishReason::Error) {
-    c.error = c.stream->error();
-    if (c.error.empty()) c.error = "the engine failed this request";
-    if (request_.stream && !error_sent_) {
-      ApiError e{c.tokens == 0 ? 400 : 500, c.error, c.tokens == 0 ? "BadRequestError" : "InternalServerError", "", "", 0};
-      sse_ += sse_event(error_json(e));
-    }
+  if (reason == FinishReason::Error || reason == FinishReason::Cancelled) {
+    // A cancel reaching here is the engine's (shutdown past --shutdown-timeout): a client's own
+    // cancel (disconnect, stop string) has finished the choice already.
+    c.failure = reason == FinishReason::Error ? engine_error(*c.stream) : shutdown_error();
+    if (request_.stream && !error_sent_) sse_ += sse_event(error_json(*c.failure));
     finish_choice(c, reason, "error");
     return;
   }
@@ -319,11 +342,7 @@ Usage CompletionJob::usage() const {
 
 std::pair<int, std::string> CompletionJob::final_response() const {
   for (const auto& c : choices_) {
-    if (c->reason == FinishReason::Error) {
-      const bool early = c->tokens == 0;
-      ApiError e{early ? 400 : 500, c->error, early ? "BadRequestError" : "InternalServerError", "", "", 0};
-      return {e.status, error_json(e)};
-    }
+    if (c->failure) return {c->failure->status, error_json(*c->failure)};
   }
   std::vector<ChoiceOutput> outs;
   outs.reserve(choices_.size());

@@ -51,6 +51,7 @@ class CompletionJob : public std::enable_shared_from_this<CompletionJob> {
   void emit_chunk(Choice& c, std::string text, std::vector<LogprobEntry> lps, bool finished);
   LogprobEntry to_logprob_entry(const TokenOutput& t) const;
   std::string token_text(int32_t id) const;
+  ApiError shutdown_error() const;
   Usage usage() const;
 
   ServerContext& ctx_;

@@ -117,9 +117,11 @@ void HttpSession::start_completion(Route route) {
   }
   auto& req = std::get<OpenAIRequest>(parsed);
   if (auto err = check_model_name(ctx_, req.model)) return send(error_response(*err));
-  if (!ctx_.engine.healthy()) {
+  if (!ctx_.engine.can_serve()) {  // some workers may be down: the engine routes around them
     ctx_.metrics.record_rejection(metrics::Rejection::Unhealthy);
-    return send(error_response({503, "the engine is not ready", "ServiceUnavailableError", "", "", 1}));
+    return send(error_response({503, "no healthy worker is left to serve the request (" +
+                                         describe_down_workers(ctx_.engine.stats()) + ")",
+                                "ServiceUnavailableError", "", "", 0}));
   }
   std::weak_ptr<HttpSession> weak = weak_from_this();
   auto started = CompletionJob::start(ctx_, std::move(req), stream_.get_executor(), [weak] {

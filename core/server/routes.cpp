@@ -42,6 +42,20 @@ std::optional<ApiError> check_model_name(const ServerContext& ctx, const std::st
   return ApiError::not_found("The model `" + model + "` does not exist.", "model");
 }
 
+std::string describe_down_workers(const EngineStats& stats) {
+  std::string out;
+  size_t up = 0;
+  for (const auto& w : stats.workers) {
+    if (w.healthy) {
+      ++up;
+      continue;
+    }
+    out += (out.empty() ? "" : "; ") + w.name + " is down: " + (w.error.empty() ? "stopped" : w.error);
+  }
+  if (out.empty()) return "every worker is up";
+  return out + "; " + std::to_string(up) + " of " + std::to_string(stats.workers.size()) + " workers up";
+}
+
 namespace {
 
 SimpleResponse models(const ServerContext& ctx) {
@@ -115,7 +129,8 @@ SimpleResponse handle_simple(ServerContext& ctx, Route route, std::string_view b
         return error_response({503, "the server is shutting down", "ServiceUnavailableError", "", "", 0});
       }
       if (!ctx.engine.healthy()) {
-        return error_response({503, "the model is not loaded or a worker is down", "ServiceUnavailableError", "", "", 0});
+        return error_response({503, "unhealthy: " + describe_down_workers(ctx.engine.stats()),
+                               "ServiceUnavailableError", "", "", 0});
       }
       return {200, "application/json", "{\"status\":\"ok\"}", 0, {}};
     }

@@ -32,6 +32,8 @@ struct SimpleResponse {
 SimpleResponse error_response(const ApiError& e);
 // For every route except the two completion endpoints.
 SimpleResponse handle_simple(ServerContext& ctx, Route route, std::string_view body);
+// "worker-1 is down: <why>; 1 of 2 workers up" for /health and the 503 of a request nobody can take.
+std::string describe_down_workers(const EngineStats& stats);
 // 404 for a request that names another model than the one served; nullopt when it matches.
 std::optional<ApiError> check_model_name(const ServerContext& ctx, const std::string& model);
 
