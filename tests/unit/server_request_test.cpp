@@ -202,3 +202,13 @@ TEST_CASE("server_request: tokenize and detokenize bodies") {
   CHECK(std::get<DetokenizeRequest>(d).tokens.size() == 2);
   CHECK(std::holds_alternative<ApiError>(parse_detokenize_request(R"({"tokens":[5000]})", limits())));
 }
+
+TEST_CASE("server_request: a stop string's length counts characters, not bytes") {
+  RequestLimits l = limits();
+  l.max_stop_len = 3;
+  auto ok = parse_chat_request("{" + kMsgs + R"(,"stop":"ééé"})", l);  // 3 characters, 6 bytes
+  CHECK(std::holds_alternative<OpenAIRequest>(ok));
+  auto long_stop = parse_chat_request("{" + kMsgs + R"(,"stop":["abcd"]})", l);
+  REQUIRE(std::holds_alternative<ApiError>(long_stop));
+  CHECK(std::get<ApiError>(long_stop).param == "stop");
+}
