@@ -203,6 +203,25 @@ TEST_CASE("server_request: tokenize and detokenize bodies") {
   CHECK(std::holds_alternative<ApiError>(parse_detokenize_request(R"({"tokens":[5000]})", limits())));
 }
 
+TEST_CASE("server_request: tokenize type-checks every field whichever form is used") {
+  // These were silently ignored before (found by Schemathesis' negative data): the fields of the
+  // other form were not read at all.
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"messages":[{"role":"user","content":"a"}],"prompt":5})", "prompt"},
+      {R"({"prompt":"a","add_generation_prompt":"yes"})", "add_generation_prompt"},
+      {R"({"prompt":"a","chat_template_kwargs":[1]})", "chat_template_kwargs"},
+  };
+  for (const auto& [body, param] : cases) {
+    CAPTURE(body);
+    auto r = parse_tokenize_request(body, limits());
+    REQUIRE(std::holds_alternative<ApiError>(r));
+    CHECK(std::get<ApiError>(r).param == param);
+  }
+  auto both = parse_tokenize_request(R"({"messages":[{"role":"user","content":"a"}],"prompt":"b"})", limits());
+  REQUIRE(std::holds_alternative<TokenizeRequest>(both));
+  CHECK(!std::get<TokenizeRequest>(both).messages_json.empty());  // messages win, as documented
+}
+
 TEST_CASE("server_request: a stop string's length counts characters, not bytes") {
   RequestLimits l = limits();
   l.max_stop_len = 3;
