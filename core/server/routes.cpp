@@ -27,8 +27,9 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   for (const auto& e : route_table()) {
     if (path == e.path) {
-      const bool ok = method == e.method || (e.method == "GET" && method == "HEAD");
-      return {e.route, ok, e.method};
+      const bool get = e.method == "GET";
+      const bool ok = method == e.method || (get && method == "HEAD");
+      return {e.route, ok, get ? std::string_view("GET, HEAD") : e.method};
     }
   }
   return {};

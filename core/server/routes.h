@@ -25,7 +25,7 @@ std::span<const RouteEntry> route_table();
 struct RouteMatch {
   Route route = Route::NotFound;
   bool method_allowed = false;
-  std::string_view allow;  // the method the route takes ("GET" / "POST"), for 405's Allow header
+  std::string_view allow;  // the methods the route takes ("GET, HEAD" / "POST"), for 405's Allow header
 };
 
 // method: "GET", "POST", ...; target: the request target, query string allowed.
