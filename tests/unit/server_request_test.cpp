@@ -222,6 +222,15 @@ TEST_CASE("server_request: tokenize type-checks every field whichever form is us
   CHECK(!std::get<TokenizeRequest>(both).messages_json.empty());  // messages win, as documented
 }
 
+TEST_CASE("server_request: a value just above an open bound stays above it as a float") {
+  // Schemathesis' boundary cases send top_p 5e-324; as a float that was 0, which the CPU sampler
+  // read as "keep one token" and the CUDA sampler as "no top-p".
+  auto r = chat_ok("{" + kMsgs + R"(,"top_p":5e-324,"repetition_penalty":1e-300})");
+  CHECK(r.sampling.top_p > 0.0f);
+  CHECK(r.sampling.repetition_penalty > 0.0f);
+  CHECK(chat_ok("{" + kMsgs + R"(,"top_p":0.5})").sampling.top_p == 0.5f);
+}
+
 TEST_CASE("server_request: a stop string's length counts characters, not bytes") {
   RequestLimits l = limits();
   l.max_stop_len = 3;
