@@ -9,7 +9,7 @@ N=${1:-5000}
 export DYNAMO_SERVE_BIN=${DYNAMO_SERVE_BIN:-$PWD/build/dynamo-serve}
 export DYNAMO_SOURCE_DIR=$PWD
 export SCHEMATHESIS_EXAMPLES=$N
-export SCHEMATHESIS_MIN_REQUESTS=${SCHEMATHESIS_MIN_REQUESTS:-$((N / 2))}  # completions get N/3 fuzzing examples
+export SCHEMATHESIS_MIN_REQUESTS=${SCHEMATHESIS_MIN_REQUESTS:-$((N / 3))}  # completions get N/3 fuzzing examples
 export SCHEMATHESIS_SEED=${SCHEMATHESIS_SEED:-$RANDOM$RANDOM}
 echo "schemathesis.sh: N=$N seed=$SCHEMATHESIS_SEED binary=$DYNAMO_SERVE_BIN"
 ./scripts/make_test_models.sh

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,6 +94,13 @@ std::string step(simdjson::dom::element bound, bool integer, int dir) {
 }
 
 }  // namespace
+
+TEST_CASE("server_openapi: the embedded document is core/server/openapi.json byte for byte") {
+  std::ifstream in(std::string(DYNAMO_SOURCE_DIR) + "/core/server/openapi.json", std::ios::binary);
+  REQUIRE(in.good());
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(file == openapi_template());
+}
 
 TEST_CASE("server_openapi: every placeholder has a value and every value is used") {
   const std::string_view tmpl = openapi_template();
