@@ -88,6 +88,7 @@ void HttpSession::fail_read(beast::error_code ec) {
 
 void HttpSession::handle_request() {
   keep_alive_ = request_.keep_alive();
+  head_ = request_.method() == http::verb::head;
   ctx_.active_responses.fetch_add(1, std::memory_order_acq_rel);
   counted_ = true;
   const RouteMatch m = match_route(request_.method_string(), request_.target());
@@ -206,6 +207,7 @@ void HttpSession::send(SimpleResponse r, bool close_after) {
   res->keep_alive(keep_alive_);
   res->body() = std::move(r.body);
   res->prepare_payload();
+  if (head_) res->body().clear();  // RFC 9110 9.3.2: GET's headers (Content-Length included), no content
   (void)reason_phrase;
   stream_.expires_after(ctx_.options.read_timeout);
   const bool close_now = !keep_alive_;

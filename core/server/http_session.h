@@ -54,6 +54,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Request request_;
   ServerContext& ctx_;
   bool keep_alive_ = true;
+  bool head_ = false;     // the request is HEAD: answer headers only
   bool counted_ = false;  // this request is counted in ctx_.active_responses
 
   std::shared_ptr<CompletionJob> job_;

@@ -135,7 +135,11 @@ MaybeError FieldReader::read_string(std::string_view key, std::optional<std::str
 MaybeError FieldReader::float_into(std::string_view key, double lo, double hi, bool lo_open, float& dst) const {
   std::optional<double> v;
   if (auto e = read_number(key, lo, hi, lo_open, v)) return e;
-  if (v) dst = static_cast<float>(*v);
+  if (!v) return std::nullopt;
+  dst = static_cast<float>(*v);
+  // A double just above an open bound (top_p 5e-324) must not round onto it: the samplers read
+  // top_p == 0 or repetition_penalty == 0 as "off", not as the extreme the client asked for.
+  if (lo_open && dst <= static_cast<float>(lo)) dst = std::nextafter(static_cast<float>(lo), HUGE_VALF);
   return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "core/server/api_error.h"
+#include "core/server/request_bounds.h"
 
 namespace dynamo::server {
 
@@ -40,6 +41,9 @@ class FieldReader {
     return std::nullopt;
   }
   MaybeError float_into(std::string_view key, double lo, double hi, bool lo_open, float& dst) const;
+  MaybeError float_into(std::string_view key, const bounds::NumberRange& r, float& dst) const {
+    return float_into(key, r.lo, r.hi, r.lo_open, dst);
+  }
   MaybeError bool_into(std::string_view key, bool& dst) const;
 
  private:

@@ -6,22 +6,19 @@
 
 #include "core/server/json_fields.h"
 #include "core/server/json_writer.h"
+#include "core/server/request_bounds.h"
 
 namespace dynamo::server {
 
 namespace {
 
 using simdjson::dom::element;
-constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+using bounds::kInt32Max;
 
 #define TRY(expr)               \
   do {                          \
     if (auto e_ = (expr)) return *e_; \
   } while (0)
-
-int64_t max_token_id(const RequestLimits& lim) { return lim.vocab_size > 0 ? lim.vocab_size - 1 : kInt32Max; }
 
 MaybeError read_token_ids(element e, std::string_view param, const RequestLimits& lim, size_t max_count,
                           std::vector<int32_t>& out) {
@@ -41,13 +38,20 @@ MaybeError read_token_ids(element e, std::string_view param, const RequestLimits
   return std::nullopt;
 }
 
+// Characters as JSON Schema's maxLength counts them; simdjson has validated the UTF-8.
+size_t code_points(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 MaybeError read_stop(const FieldReader& f, const RequestLimits& lim, std::vector<std::string>& out) {
   auto e = f.get("stop");
   if (!e) return std::nullopt;
   auto check = [&](std::string_view s) -> MaybeError {
-    if (s.size() > static_cast<size_t>(lim.max_stop_len)) {
-      return ApiError::bad_request("a 'stop' string is longer than " + std::to_string(lim.max_stop_len) + " bytes",
-                                   "stop");
+    if (code_points(s) > static_cast<size_t>(lim.max_stop_len)) {
+      return ApiError::bad_request(
+          "a 'stop' string is longer than " + std::to_string(lim.max_stop_len) + " characters", "stop");
     }
     if (!s.empty()) out.emplace_back(s);
     return std::nullopt;
@@ -87,8 +91,12 @@ MaybeError read_logit_bias(const FieldReader& f, const RequestLimits& lim, Sampl
                                    "logit_bias");
     }
     double bias = 0;
-    if (!value.is_number() || value.get_double().get(bias) != simdjson::SUCCESS || bias < -100 || bias > 100) {
-      return ApiError::bad_request("'logit_bias' values must be numbers in [-100, 100]", "logit_bias");
+    constexpr auto range = bounds::kLogitBias;
+    if (!value.is_number() || value.get_double().get(bias) != simdjson::SUCCESS || bias < range.lo ||
+        bias > range.hi) {
+      return ApiError::bad_request("'logit_bias' values must be numbers in [" + std::to_string(int(range.lo)) + ", " +
+                                       std::to_string(int(range.hi)) + "]",
+                                   "logit_bias");
     }
     sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(bias));
   }
@@ -104,23 +112,23 @@ MaybeError read_common(const FieldReader& f, const RequestLimits& lim, OpenAIReq
     return ApiError::bad_request("'user' must be a string", "user");
   }
   std::optional<int64_t> max_tokens;
-  TRY(f.read_int("max_tokens", 1, kInt32Max, max_tokens));
+  TRY(f.read_int("max_tokens", bounds::kMinMaxTokens, kInt32Max, max_tokens));
   if (r.kind == ApiKind::Chat) {
     std::optional<int64_t> mct;
-    TRY(f.read_int("max_completion_tokens", 1, kInt32Max, mct));
+    TRY(f.read_int("max_completion_tokens", bounds::kMinMaxTokens, kInt32Max, mct));
     if (mct) max_tokens = mct;
   }
   if (max_tokens) r.max_tokens = static_cast<int32_t>(*max_tokens);
 
   auto& sp = r.sampling;
-  TRY(f.float_into("temperature", 0.0, 2.0, false, sp.temperature));
-  TRY(f.float_into("top_p", 0.0, 1.0, true, sp.top_p));
-  TRY(f.int_into("top_k", -1, kInt32Max, sp.top_k));
-  TRY(f.float_into("min_p", 0.0, 1.0, false, sp.min_p));
-  TRY(f.float_into("presence_penalty", -2.0, 2.0, false, sp.presence_penalty));
-  TRY(f.float_into("frequency_penalty", -2.0, 2.0, false, sp.frequency_penalty));
-  TRY(f.float_into("repetition_penalty", 0.0, 2.0, true, sp.repetition_penalty));
-  TRY(f.int_into("min_tokens", 0, kInt32Max, sp.min_tokens));
+  TRY(f.float_into("temperature", bounds::kTemperature, sp.temperature));
+  TRY(f.float_into("top_p", bounds::kTopP, sp.top_p));
+  TRY(f.int_into("top_k", bounds::kTopKMin, kInt32Max, sp.top_k));
+  TRY(f.float_into("min_p", bounds::kMinP, sp.min_p));
+  TRY(f.float_into("presence_penalty", bounds::kPresencePenalty, sp.presence_penalty));
+  TRY(f.float_into("frequency_penalty", bounds::kFrequencyPenalty, sp.frequency_penalty));
+  TRY(f.float_into("repetition_penalty", bounds::kRepetitionPenalty, sp.repetition_penalty));
+  TRY(f.int_into("min_tokens", bounds::kMinTokensMin, kInt32Max, sp.min_tokens));
   TRY(f.bool_into("ignore_eos", sp.ignore_eos));
   TRY(read_logit_bias(f, lim, sp));
   if (r.max_tokens && sp.min_tokens > *r.max_tokens) {
@@ -129,7 +137,7 @@ MaybeError read_common(const FieldReader& f, const RequestLimits& lim, OpenAIReq
 
   TRY(f.int_into("n", 1, lim.max_n, r.n));
   std::optional<int64_t> seed;
-  TRY(f.read_int("seed", kInt64Min, kInt64Max, seed));
+  TRY(f.read_int("seed", bounds::kInt64Min, bounds::kInt64Max, seed));
   if (seed) r.seed = static_cast<uint64_t>(*seed);
 
   TRY(read_stop(f, lim, r.stop));
@@ -308,8 +316,8 @@ ParseResult parse_completion_request(std::string_view body, const RequestLimits&
   if (logprobs) r.logprobs = static_cast<int32_t>(*logprobs);
   r.sampling.logprobs = r.logprobs;
   const size_t prompts = r.prompt_texts.size() + r.prompt_ids.size();
-  if (prompts * static_cast<size_t>(r.n) > static_cast<size_t>(lim.max_prompts) * 4) {
-    return ApiError::bad_request("too many choices: prompts x n exceeds " + std::to_string(lim.max_prompts * 4), "n");
+  if (static_cast<int64_t>(prompts) * r.n > max_choices(lim)) {
+    return ApiError::bad_request("too many choices: prompts x n exceeds " + std::to_string(max_choices(lim)), "n");
   }
   return r;
 }
@@ -319,17 +327,18 @@ std::variant<TokenizeRequest, ApiError> parse_tokenize_request(std::string_view 
   if (auto* err = std::get_if<ApiError>(&parsed)) return *err;
   FieldReader f(simdjson::dom::object(std::get<element>(parsed)));
   TokenizeRequest r;
+  // Every field is type-checked whichever form is used (a wrong type is never silently ignored).
+  std::optional<std::string> prompt;
+  TRY(f.read_string("prompt", prompt));
+  TRY(f.bool_into("add_generation_prompt", r.add_generation_prompt));
+  if (auto kw = f.get("chat_template_kwargs")) {
+    if (!kw->is_object()) return ApiError::bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
+    r.chat_template_kwargs_json = simdjson::minify(*kw);
+  }
   if (auto messages = f.get("messages")) {
     TRY(read_messages(*messages, r.messages_json));
     r.add_special_tokens = false;
-    TRY(f.bool_into("add_generation_prompt", r.add_generation_prompt));
-    if (auto kw = f.get("chat_template_kwargs")) {
-      if (!kw->is_object()) return ApiError::bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
-      r.chat_template_kwargs_json = simdjson::minify(*kw);
-    }
   } else {
-    std::optional<std::string> prompt;
-    TRY(f.read_string("prompt", prompt));
     if (!prompt) return ApiError::bad_request("'prompt' (a string) or 'messages' is required", "prompt");
     r.prompt = std::move(*prompt);
   }

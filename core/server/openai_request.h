@@ -3,6 +3,7 @@
 // Pure functions; callable from any thread.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,13 +19,20 @@ struct RequestLimits {
   int64_t vocab_size = 0;        // token ids (prompt, stop_token_ids, logit_bias) must be below it
   int32_t max_n = 128;           // choices per prompt
   int32_t max_stop = 64;         // stop strings
-  int32_t max_stop_len = 1024;   // bytes per stop string
+  int32_t max_stop_len = 1024;   // characters (code points) per stop string
   int32_t max_stop_token_ids = 1024;
   int32_t max_logit_bias = 1024;
   int32_t max_logprobs = 20;
   int32_t max_prompts = 256;     // batch size of /v1/completions
   int32_t max_depth = 64;        // JSON nesting
 };
+
+// The largest token id a request may name (prompt ids, stop_token_ids, logit_bias keys).
+inline int64_t max_token_id(const RequestLimits& lim) {
+  return lim.vocab_size > 0 ? lim.vocab_size - 1 : std::numeric_limits<int32_t>::max();
+}
+// /v1/completions: prompts x n at most this many.
+inline int64_t max_choices(const RequestLimits& lim) { return int64_t{lim.max_prompts} * 4; }
 
 enum class ApiKind { Chat, Completion };
 

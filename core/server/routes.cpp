@@ -4,14 +4,13 @@
 #include <chrono>
 
 #include "core/server/json_writer.h"
+#include "core/server/openapi_document.h"
 #include "core/server/prompt_builder.h"
 
 namespace dynamo::server {
 
-RouteMatch match_route(std::string_view method, std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  struct Entry { std::string_view path; Route route; std::string_view method; };
-  static constexpr Entry table[] = {
+std::span<const RouteEntry> route_table() {
+  static constexpr RouteEntry table[] = {
       {"/v1/chat/completions", Route::ChatCompletions, "POST"},
       {"/v1/completions", Route::Completions, "POST"},
       {"/v1/models", Route::Models, "GET"},
@@ -19,11 +18,18 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
       {"/metrics", Route::Metrics, "GET"},
       {"/tokenize", Route::Tokenize, "POST"},
       {"/detokenize", Route::Detokenize, "POST"},
+      {"/openapi.json", Route::OpenApi, "GET"},
   };
-  for (const auto& e : table) {
+  return table;
+}
+
+RouteMatch match_route(std::string_view method, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& e : route_table()) {
     if (path == e.path) {
-      const bool ok = method == e.method || (e.method == "GET" && method == "HEAD");
-      return {e.route, ok, e.method};
+      const bool get = e.method == "GET";
+      const bool ok = method == e.method || (get && method == "HEAD");
+      return {e.route, ok, get ? std::string_view("GET, HEAD") : e.method};
     }
   }
   return {};
@@ -152,6 +158,12 @@ SimpleResponse handle_simple(ServerContext& ctx, Route route, std::string_view b
       return tokenize(ctx, body);
     case Route::Detokenize:
       return detokenize(ctx, body);
+    case Route::OpenApi:
+      try {
+        return {200, "application/json", render_openapi(ctx.options, ctx.engine.max_model_len()), 0, {}};
+      } catch (const std::exception& e) {  // a placeholder without a value: the unit test prevents it
+        return error_response({500, e.what(), "InternalServerError", "", "", 0});
+      }
     default:
       return error_response({404, "not found", "NotFoundError", "", "", 0});
   }

@@ -1,7 +1,9 @@
 // URL routing for the OpenAI server and the handlers of the endpoints that answer at once
-// (/v1/models, /health, /metrics, /tokenize, /detokenize). Completions go through CompletionJob.
+// (/v1/models, /health, /metrics, /tokenize, /detokenize, /openapi.json). Completions go through
+// CompletionJob.
 #pragma once
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -10,12 +12,20 @@
 
 namespace dynamo::server {
 
-enum class Route { ChatCompletions, Completions, Models, Health, Metrics, Tokenize, Detokenize, NotFound };
+enum class Route { ChatCompletions, Completions, Models, Health, Metrics, Tokenize, Detokenize, OpenApi, NotFound };
+
+struct RouteEntry {
+  std::string_view path;
+  Route route;
+  std::string_view method;  // "GET" (HEAD is answered too) or "POST"
+};
+// Every route the server answers (the OpenAPI document must describe exactly these).
+std::span<const RouteEntry> route_table();
 
 struct RouteMatch {
   Route route = Route::NotFound;
   bool method_allowed = false;
-  std::string_view allow;  // the method the route takes ("GET" / "POST"), for 405's Allow header
+  std::string_view allow;  // the methods the route takes ("GET, HEAD" / "POST"), for 405's Allow header
 };
 
 // method: "GET", "POST", ...; target: the request target, query string allowed.

@@ -19,7 +19,11 @@ void check_ids(const std::vector<int32_t>& ids, const RequestLimits& limits) {
 void check_request(const OpenAIRequest& r, const RequestLimits& limits) {
   FUZZ_CHECK(r.n >= 1 && r.n <= limits.max_n);
   FUZZ_CHECK(r.stop.size() <= static_cast<size_t>(limits.max_stop));
-  for (const auto& s : r.stop) FUZZ_CHECK(s.size() <= static_cast<size_t>(limits.max_stop_len));
+  for (const auto& s : r.stop) {  // max_stop_len counts code points (JSON Schema's maxLength), at most 4 bytes each
+    size_t chars = 0;
+    for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+    FUZZ_CHECK(chars <= static_cast<size_t>(limits.max_stop_len) && s.size() <= 4u * limits.max_stop_len);
+  }
   FUZZ_CHECK(r.stop_token_ids.size() <= static_cast<size_t>(limits.max_stop_token_ids));
   check_ids(r.stop_token_ids, limits);
   FUZZ_CHECK(r.prompt_texts.size() + r.prompt_ids.size() <= static_cast<size_t>(limits.max_prompts));

@@ -8,57 +8,13 @@
 
 #include <simdjson.h>
 
-#include "core/server/echo_engine.h"
-#include "core/server/http_server.h"
-#include "tests/unit/server_test_support.h"
+#include "tests/unit/server_fixture.h"
 
 using namespace dynamo;
 using namespace dynamo::server;
+using test::ServerFixture;
 
 namespace {
-
-// The "chat template": every message's content, space-separated.
-std::string render(const ChatPromptInput& in) {
-  simdjson::dom::parser p;
-  simdjson::dom::element e = p.parse(in.messages_json.data(), in.messages_json.size());
-  std::string out;
-  for (auto m : e.get_array()) out += std::string(std::string_view(m["content"])) + " ";
-  if (out.find("BOOM") != std::string::npos) throw std::runtime_error("template exploded");
-  return out;
-}
-
-struct Fixture {
-  explicit Fixture(ServerOptions opts = {}, std::chrono::microseconds step = std::chrono::microseconds(0))
-      : engine(EchoEngine::Options{256, 32000, {1}, step, 1024, 16}),
-        ctx(engine, tokenizer, render, metrics, with_defaults(std::move(opts))),
-        server(ctx, false),
-        thread([this] { server.run(); }) {}
-  ~Fixture() {
-    if (thread.joinable()) {
-      server.shutdown();
-      thread.join();
-    }
-    engine.shutdown();
-  }
-  static ServerOptions with_defaults(ServerOptions o) {
-    o.port = 0;
-    o.served_model_name = "echo";
-    o.limits.vocab_size = 32000;
-    o.shutdown_timeout = std::chrono::milliseconds(200);
-    return o;
-  }
-  test::HttpReply post(const std::string& target, const std::string& body) {
-    return test::http_request(server.port(), "POST", target, body);
-  }
-  test::HttpReply get(const std::string& target) { return test::http_request(server.port(), "GET", target); }
-
-  test::WhitespaceTokenizer tokenizer;
-  EchoEngine engine;
-  metrics::ServeMetrics metrics;
-  ServerContext ctx;
-  HttpServer server;
-  std::thread thread;
-};
 
 simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& s) {
   simdjson::dom::element e;
@@ -104,7 +60,7 @@ std::string sse_text(const std::string& body, bool chat, std::string* finish = n
 }  // namespace
 
 TEST_CASE("server_http: chat completion, streamed and whole, agree") {
-  Fixture f;
+  ServerFixture f;
   simdjson::dom::parser p;
   auto r = f.post("/v1/chat/completions", R"({"model":"echo","messages":[{"role":"user","content":"hello world"}],"max_tokens":3})");
   REQUIRE(r.status == 200);
@@ -129,7 +85,7 @@ TEST_CASE("server_http: chat completion, streamed and whole, agree") {
 }
 
 TEST_CASE("server_http: completions with n, token-id prompts, logprobs, echo") {
-  Fixture f;
+  ServerFixture f;
   simdjson::dom::parser p;
   auto r = f.post("/v1/completions", R"({"prompt":["a b","c"],"n":2,"max_tokens":2,"seed":5})");
   REQUIRE(r.status == 200);
@@ -157,7 +113,7 @@ TEST_CASE("server_http: completions with n, token-id prompts, logprobs, echo") {
 }
 
 TEST_CASE("server_http: stop strings end the choice and are removed") {
-  Fixture f;
+  ServerFixture f;
   simdjson::dom::parser p;
   auto r = f.post("/v1/chat/completions",
                   R"({"messages":[{"role":"user","content":"a b c d"}],"max_tokens":50,"stop":["c d","zz"]})");
@@ -182,7 +138,7 @@ TEST_CASE("server_http: error statuses and bodies") {
   ServerOptions o;
   o.max_body_bytes = 4096;
   o.max_queued_requests = 2;
-  Fixture f(o);
+  ServerFixture f(o);
   simdjson::dom::parser p;
   auto check = [&](const test::HttpReply& r, int status, const char* type) {
     CAPTURE(r.body);
@@ -210,7 +166,7 @@ TEST_CASE("server_http: error statuses and bodies") {
 }
 
 TEST_CASE("server_http: health, models, tokenize, detokenize, metrics") {
-  Fixture f;
+  ServerFixture f;
   simdjson::dom::parser p;
   CHECK(f.get("/health").status == 200);
   auto models = parse(p, f.get("/v1/models").body);
@@ -234,7 +190,7 @@ TEST_CASE("server_http: health, models, tokenize, detokenize, metrics") {
 }
 
 TEST_CASE("server_http: keep-alive serves several requests on one connection") {
-  Fixture f;
+  ServerFixture f;
   namespace beast = boost::beast;
   namespace http = beast::http;
   boost::asio::io_context ioc;
@@ -255,8 +211,57 @@ TEST_CASE("server_http: keep-alive serves several requests on one connection") {
   }
 }
 
+TEST_CASE("server_http: HEAD answers with GET's headers and no body (RFC 9110)") {
+  ServerFixture f;
+  for (const char* target : {"/health", "/v1/models", "/openapi.json", "/metrics"}) {
+    CAPTURE(target);
+    auto get = f.get(target);
+    auto head = f.head(target);
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.content_type == get.content_type);
+    if (std::string_view(target) != "/metrics") {  // the metrics text changes between the two calls
+      CHECK(head.content_length == std::to_string(get.body.size()));
+    }
+  }
+  auto post_only = f.head("/v1/completions");
+  CHECK(post_only.status == 405);
+  CHECK(post_only.allow == "POST");
+  CHECK(post_only.body.empty());
+  auto missing = f.head("/nope");
+  CHECK(missing.status == 404);
+  CHECK(missing.body.empty());
+  auto del = test::http_request(f.server.port(), "DELETE", "/health");
+  CHECK(del.status == 405);
+  CHECK(del.allow == "GET, HEAD");
+}
+
+TEST_CASE("server_http: a keep-alive connection serves the next request after a HEAD") {
+  // Before the fix the HEAD response carried GET's body, which the client read as the start of the
+  // next response.
+  ServerFixture f;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
+  beast::flat_buffer buf;
+  for (const auto verb : {http::verb::head, http::verb::get, http::verb::head, http::verb::get}) {
+    http::request<http::empty_body> req(verb, "/v1/models", 11);
+    req.set(http::field::host, "x");
+    http::write(stream, req);
+    http::response_parser<http::string_body> parser;
+    parser.skip(verb == http::verb::head);
+    stream.expires_after(std::chrono::seconds(5));
+    http::read(stream, buf, parser);
+    CHECK(parser.get().result_int() == 200);
+    CHECK(parser.get().keep_alive());
+    CHECK(parser.get().body().empty() == (verb == http::verb::head));
+  }
+}
+
 TEST_CASE("server_http: a client that disconnects mid-stream cancels its request") {
-  Fixture f({}, std::chrono::microseconds(2000));
+  ServerFixture f({}, std::chrono::microseconds(2000));
   {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket sock(ioc);
@@ -293,7 +298,7 @@ TEST_CASE("server_http: a client that disconnects mid-stream cancels its request
 TEST_CASE("server_http: parallel requests all complete") {
   ServerOptions o;
   o.http_threads = 3;
-  Fixture f(o, std::chrono::microseconds(100));
+  ServerFixture f(o, std::chrono::microseconds(100));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int i = 0; i < 16; ++i) {
@@ -310,7 +315,7 @@ TEST_CASE("server_http: parallel requests all complete") {
 
 TEST_CASE("server_http: graceful shutdown lets in-flight requests finish") {
   ServerOptions o;
-  Fixture f(o, std::chrono::microseconds(1000));
+  ServerFixture f(o, std::chrono::microseconds(1000));
   f.ctx.options.shutdown_timeout = std::chrono::seconds(20);
   test::HttpReply reply;
   std::thread client([&] { reply = f.post("/v1/completions", R"({"prompt":"a","max_tokens":50,"stream":true})"); });
@@ -327,7 +332,7 @@ TEST_CASE("server_http: graceful shutdown lets in-flight requests finish") {
 
 TEST_CASE("server_http: shutdown timeout cancels what is still running with a 503") {
   ServerOptions o;
-  Fixture f(o, std::chrono::microseconds(2000));
+  ServerFixture f(o, std::chrono::microseconds(2000));
   f.ctx.options.shutdown_timeout = std::chrono::milliseconds(100);
   test::HttpReply reply;
   std::thread client([&] { reply = f.post("/v1/completions", R"({"prompt":"a","max_tokens":200})"); });

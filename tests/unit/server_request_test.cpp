@@ -202,3 +202,41 @@ TEST_CASE("server_request: tokenize and detokenize bodies") {
   CHECK(std::get<DetokenizeRequest>(d).tokens.size() == 2);
   CHECK(std::holds_alternative<ApiError>(parse_detokenize_request(R"({"tokens":[5000]})", limits())));
 }
+
+TEST_CASE("server_request: tokenize type-checks every field whichever form is used") {
+  // These were silently ignored before (found by Schemathesis' negative data): the fields of the
+  // other form were not read at all.
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"messages":[{"role":"user","content":"a"}],"prompt":5})", "prompt"},
+      {R"({"prompt":"a","add_generation_prompt":"yes"})", "add_generation_prompt"},
+      {R"({"prompt":"a","chat_template_kwargs":[1]})", "chat_template_kwargs"},
+  };
+  for (const auto& [body, param] : cases) {
+    CAPTURE(body);
+    auto r = parse_tokenize_request(body, limits());
+    REQUIRE(std::holds_alternative<ApiError>(r));
+    CHECK(std::get<ApiError>(r).param == param);
+  }
+  auto both = parse_tokenize_request(R"({"messages":[{"role":"user","content":"a"}],"prompt":"b"})", limits());
+  REQUIRE(std::holds_alternative<TokenizeRequest>(both));
+  CHECK(!std::get<TokenizeRequest>(both).messages_json.empty());  // messages win, as documented
+}
+
+TEST_CASE("server_request: a value just above an open bound stays above it as a float") {
+  // Schemathesis' boundary cases send top_p 5e-324; as a float that was 0, which the CPU sampler
+  // read as "keep one token" and the CUDA sampler as "no top-p".
+  auto r = chat_ok("{" + kMsgs + R"(,"top_p":5e-324,"repetition_penalty":1e-300})");
+  CHECK(r.sampling.top_p > 0.0f);
+  CHECK(r.sampling.repetition_penalty > 0.0f);
+  CHECK(chat_ok("{" + kMsgs + R"(,"top_p":0.5})").sampling.top_p == 0.5f);
+}
+
+TEST_CASE("server_request: a stop string's length counts characters, not bytes") {
+  RequestLimits l = limits();
+  l.max_stop_len = 3;
+  auto ok = parse_chat_request("{" + kMsgs + R"(,"stop":"ééé"})", l);  // 3 characters, 6 bytes
+  CHECK(std::holds_alternative<OpenAIRequest>(ok));
+  auto long_stop = parse_chat_request("{" + kMsgs + R"(,"stop":["abcd"]})", l);
+  REQUIRE(std::holds_alternative<ApiError>(long_stop));
+  CHECK(std::get<ApiError>(long_stop).param == "stop");
+}

@@ -1,6 +1,8 @@
 // Test helpers for the HTTP layer: a whitespace tokenizer (words get ids on first sight) and a
 // blocking HTTP/1.1 client over Beast.
 #pragma once
+#include <array>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -78,9 +80,11 @@ struct HttpReply {
   std::string content_type;
   std::string retry_after;
   std::string allow;
+  std::string content_length;
 };
 
-// One request on a fresh connection.
+// One request on a fresh connection (for HEAD the reply's body is whatever follows the headers
+// before the server closes, which must be nothing).
 inline HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
                               const std::string& body = {}) {
   namespace beast = boost::beast;
@@ -93,10 +97,13 @@ inline HttpReply http_request(uint16_t port, const std::string& method, const st
   req.set(http::field::content_type, "application/json");
   req.body() = body;
   req.prepare_payload();
+  if (req.method() == http::verb::head) req.keep_alive(false);
   http::write(stream, req);
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64u << 20);
+  const bool head = req.method() == http::verb::head;
+  parser.skip(head);  // a HEAD response has Content-Length but no body
   http::read(stream, buf, parser);
   auto& res = parser.get();
   HttpReply r;
@@ -105,6 +112,14 @@ inline HttpReply http_request(uint16_t port, const std::string& method, const st
   r.content_type = std::string(res[http::field::content_type]);
   r.retry_after = std::string(res[http::field::retry_after]);
   r.allow = std::string(res[http::field::allow]);
+  r.content_length = std::string(res[http::field::content_length]);
+  if (head) {  // anything the server sent after the headers, until it closes (Connection: close)
+    r.body.assign(static_cast<const char*>(buf.data().data()), buf.size());
+    stream.expires_after(std::chrono::seconds(5));
+    std::array<char, 4096> rest{};
+    beast::error_code ec;
+    while (!ec) r.body.append(rest.data(), stream.read_some(boost::asio::buffer(rest), ec));
+  }
   beast::error_code ec;
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
   return r;
