@@ -19,15 +19,7 @@ cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$CARRY_DIR/"
 cp tests/gpu/hf_compare.py "$CARRY_DIR/"
 [ -f tests/gpu/hf_bench.py ] && cp tests/gpu/hf_bench.py "$CARRY_DIR/"
 cp -r configs/models "$CARRY_DIR/models"
-# Libraries from Debian that an Ubuntu CUDA image may not have (the CUDA ones it has).
-for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench"; do
-  ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
-    case "$(basename "$lib")" in
-      libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*|ld-linux*|libgcc_s*|libstdc++*|libcu*|libnccl*) ;;
-      *) cp -L "$lib" "$CARRY_DIR/lib/" ;;
-    esac
-  done
-done
+scripts/carry_libs.sh "$CARRY_DIR/lib" "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench"
 strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" || true
 du -sh "$CARRY_DIR"
 cat <<CMD

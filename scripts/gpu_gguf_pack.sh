@@ -33,12 +33,7 @@ mv "$C2/$NAME.part0" "$C1/"
 (cd "$(dirname "$GGUF")" && sha256sum "$NAME") > "$C2/gguf.sha256"
 strip -o "$C2/gpu_bench" "$BUILD_DIR/gpu_bench"
 xz -T2 -6 -f "$C2/gpu_bench"
-ldd "$BUILD_DIR/gpu_bench" | awk '/=> \//{print $3}' | while read -r lib; do
-  case "$(basename "$lib")" in  # the CUDA image has libc, libstdc++, CUDA's libraries
-    libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*|ld-linux*|libgcc_s*|libstdc++*|libcu*|libnccl*) ;;
-    *) cp -L "$lib" "$C2/lib/" ;;
-  esac
-done
+scripts/carry_libs.sh "$C2/lib" "$BUILD_DIR/gpu_bench"
 # transformers' GGUF loader needs the gguf package (pure Python; numpy, pyyaml, tqdm are there).
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 -d "$C2/whl" "gguf==${GGUF_PY_VERSION:-0.17.1}"

@@ -19,14 +19,7 @@ cp "$BUILD_DIR/gpu_tests" "$BUILD_DIR/gpu_bench" "$BUILD_DIR/dynamo-serve" "$BUI
 cp tests/gpu/hf_compare.py scripts/gpu_serve_bench.sh scripts/gpu_tp_run.sh scripts/gpu_headline_run.sh "$CARRY_DIR/"
 cp tests/data/tokenizers/llama3/tokenizer.json.gz "$CARRY_DIR/llama3-tokenizer.json.gz"
 cp -r configs/models "$CARRY_DIR/models"
-for bin in "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench"; do
-  ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
-    case "$(basename "$lib")" in
-      libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*|ld-linux*|libgcc_s*|libstdc++*|libcu*|libnccl*) ;;
-      *) cp -L "$lib" "$CARRY_DIR/lib/" ;;
-    esac
-  done
-done
+scripts/carry_libs.sh "$CARRY_DIR/lib" "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench"
 strip "$CARRY_DIR/gpu_tests" "$CARRY_DIR/gpu_bench" "$CARRY_DIR/dynamo-serve" "$CARRY_DIR/kv_transfer_bench" || true
 # Three binaries with their kernels are ~95 MB, over the 64 MiB a device run carries; xz makes ~9 MB
 # (gpu_tp_run.sh unpacks them).

@@ -77,3 +77,15 @@ class Server:
                 self.proc.wait()
                 raise
         return self.proc.returncode
+
+
+def wait_idle(server, timeout=60):
+    """True once the server runs no request, holds no KV block and has nothing in flight."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (server.metric_sum("dynamo_serve_num_requests_running") == 0
+                and server.metric_sum("dynamo_serve_kv_blocks_used") == 0
+                and server.metric_sum("dynamo_serve_engine_requests_in_flight") == 0):
+            return True
+        time.sleep(0.05)
+    return False

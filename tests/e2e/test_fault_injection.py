@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from openai_server import SOURCE_DIR, Server
+from openai_server import SOURCE_DIR, Server, wait_idle
 
 TINY = os.path.join(SOURCE_DIR, "tests", "data", "generated", "llama_gqa_f32")
 LONG_PROMPT = "the quick brown fox jumps over the lazy dog " * 12  # ~100 tokens: several prefill chunks
@@ -72,16 +72,6 @@ def wait_health_503(server, timeout=5.0):
         time.sleep(0.02)
     raise AssertionError(f"/health still {r.status_code} after {timeout} s")
 
-
-def wait_idle(server, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if (server.metric_sum("dynamo_serve_num_requests_running") == 0
-                and server.metric_sum("dynamo_serve_kv_blocks_used") == 0
-                and server.metric_sum("dynamo_serve_engine_requests_in_flight") == 0):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def healthy_gauge(server, worker):

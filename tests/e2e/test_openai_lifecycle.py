@@ -10,7 +10,7 @@ import openai
 import pytest
 import requests
 
-from openai_server import Server
+from openai_server import Server, wait_idle
 
 
 def open_stream(server, max_tokens=400):
@@ -27,16 +27,6 @@ def open_stream(server, max_tokens=400):
         got += chunk
     return s
 
-
-def wait_idle(server, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if (server.metric_sum("dynamo_serve_num_requests_running") == 0
-                and server.metric_sum("dynamo_serve_kv_blocks_used") == 0
-                and server.metric_sum("dynamo_serve_engine_requests_in_flight") == 0):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import time
 import pytest
 import requests
 
-from openai_server import Server
-from test_openai_lifecycle import wait_idle
+from openai_server import Server, wait_idle
 
 TIMEOUT_S = 1  # --read-timeout and --idle-timeout
 

@@ -15,15 +15,6 @@ using namespace dynamo::test;
 
 namespace {
 
-bool wait_for(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
-
 void check_no_blocks(Engine& e) {
   REQUIRE(wait_idle(e));
   for (const auto& w : e.stats().workers) CHECK(w.kv_blocks_used == 0);

@@ -12,15 +12,6 @@ using namespace dynamo::test;
 
 namespace {
 
-bool wait_for(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
-
 // A stream that records the global step count when it finishes (on the engine's thread).
 std::shared_ptr<RequestStream> steps_stream(std::atomic<int64_t>& finished_at) {
   auto s = std::make_shared<RequestStream>();

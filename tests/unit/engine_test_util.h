@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,16 @@
 #include "core/model/model.h"
 
 namespace dynamo::test {
+
+// Polls pred until it holds (true) or 10 s pass (false).
+inline bool wait_for(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
 
 inline Model null_model(int64_t vocab = 1000, std::vector<int32_t> eos = {}) {
   Model m;
