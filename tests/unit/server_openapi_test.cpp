@@ -129,7 +129,8 @@ TEST_CASE("server_openapi: the paths are exactly the router's routes") {
       for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       documented.emplace(std::string(path), m);
       const RouteMatch r = match_route(m, path);
-      CAPTURE(path);
+      const std::string path_text(path);  // CAPTURE's lambda cannot name a structured binding (clang < 16)
+      CAPTURE(path_text);
       CAPTURE(m);
       CHECK(r.route != Route::NotFound);
       CHECK(r.method_allowed);
@@ -153,7 +154,8 @@ TEST_CASE("server_openapi: numeric bounds of the request fields are the validato
       if (schema["type"].get(type) != simdjson::SUCCESS || (type != "integer" && type != "number")) continue;
       // max_tokens' upper bound is the context, checked after tokenization (next test case).
       const bool context_bound = field == "max_tokens" || field == "max_completion_tokens";
-      CAPTURE(field);
+      const std::string field_name(field);  // CAPTURE's lambda cannot name a structured binding (clang < 16)
+      CAPTURE(field_name);
       const bool integer = type == "integer";
       simdjson::dom::element lo, hi;
       REQUIRE(schema["minimum"].get(lo) == simdjson::SUCCESS);

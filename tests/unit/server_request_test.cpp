@@ -212,7 +212,8 @@ TEST_CASE("server_request: tokenize type-checks every field whichever form is us
       {R"({"prompt":"a","chat_template_kwargs":[1]})", "chat_template_kwargs"},
   };
   for (const auto& [body, param] : cases) {
-    CAPTURE(body);
+    const std::string body_text(body);  // CAPTURE's lambda cannot name a structured binding (clang < 16)
+    CAPTURE(body_text);
     auto r = parse_tokenize_request(body, limits());
     REQUIRE(std::holds_alternative<ApiError>(r));
     CHECK(std::get<ApiError>(r).param == param);
