@@ -2,6 +2,10 @@
 // writes, and disconnect detection while a request is being generated.
 #include "core/server/http_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 
@@ -260,9 +264,19 @@ void HttpSession::watch_disconnect() {
                                                    if (gen != self->watch_generation_ || !self->watching_) return;
                                                    self->watching_ = false;
                                                    if (ec == net::error::operation_aborted) return;
-                                                   beast::error_code aec;
-                                                   const size_t avail = self->stream_.socket().available(aec);
-                                                   if (!ec && !aec && avail > 0) return;  // a pipelined request
+                                                   if (!ec) {
+                                                     // Readable: a pipelined request, the peer's close, or
+                                                     // a spurious wake-up (seen under load: no data, peer
+                                                     // alive). Only a peek that reads 0 bytes is a close.
+                                                     char byte;
+                                                     const ssize_t n =
+                                                         ::recv(self->stream_.socket().native_handle(), &byte, 1,
+                                                                MSG_PEEK | MSG_DONTWAIT);
+                                                     if (n > 0) return;  // a pipelined request
+                                                     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+                                                                   errno == EINTR))
+                                                       return self->watch_disconnect();  // wait again
+                                                   }
                                                    if (self->job_) self->job_->abandon();
                                                    self->job_.reset();
                                                    self->close();
