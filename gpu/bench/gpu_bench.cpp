@@ -108,6 +108,28 @@ struct Args {
 };
 
 // Times `reps` calls of step() (each ends with the sampled ids on the host); returns the median in ms.
+// One decode step of B sequences, each with C - 1 tokens already cached in its own per_seq blocks
+// (sequence b owns blocks b * per_seq ..), sampling greedily. Owns the spans' storage.
+struct DecodeBatch {
+  DecodeBatch(int B, int C, int per_seq, const SamplingParams& greedy)
+      : tables(B), toks(B, std::vector<int32_t>{1}) {
+    for (int b = 0; b < B; ++b) {
+      for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
+      SequenceWork w;
+      w.seq_id = b;
+      w.tokens = toks[b];
+      w.num_cached = C - 1;
+      w.block_table = tables[b];
+      w.sample = true;
+      w.sampling = &greedy;
+      req.seqs.push_back(w);
+    }
+  }
+  DecodeBatch(const DecodeBatch&) = delete;  // req points into tables and toks
+  std::vector<std::vector<int32_t>> tables, toks;
+  StepRequest req;
+};
+
 double time_steps(Executor& ex, const StepRequest& req, int warmup, int reps) {
   for (int i = 0; i < warmup; ++i) ex.step(req);
   std::vector<double> t;
@@ -197,19 +219,8 @@ int bench(const Args& args) {
                     info.num_blocks);
         continue;
       }
-      std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
-      StepRequest req;
-      for (int b = 0; b < B; ++b) {
-        for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
-        SequenceWork w;
-        w.seq_id = b;
-        w.tokens = toks[b];
-        w.num_cached = C - 1;
-        w.block_table = tables[b];
-        w.sample = true;
-        w.sampling = &greedy;
-        req.seqs.push_back(w);
-      }
+      const DecodeBatch batch(B, C, per_seq, greedy);
+      const StepRequest& req = batch.req;
       const double ms = time_steps(ex, req, 3, reps);
       const double floor_ms = (weights_read + double(B) * C * ex.kv_bytes_per_token()) / bw * 1e3;
       const double replay = ex.time_decode_graph(decode_bucket(B, B), reps);  // GPU time without host work
@@ -375,19 +386,8 @@ int tp_bench(const Args& args) {
       std::printf("| %d | %d | %d | does not fit | | | | | |\n", ex.tp(), B, C);
       continue;
     }
-    std::vector<std::vector<int32_t>> tables(B), toks(B, std::vector<int32_t>{1});
-    StepRequest req;
-    for (int b = 0; b < B; ++b) {
-      for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
-      SequenceWork w;
-      w.seq_id = b;
-      w.tokens = toks[b];
-      w.num_cached = C - 1;
-      w.block_table = tables[b];
-      w.sample = true;
-      w.sampling = &greedy;
-      req.seqs.push_back(w);
-    }
+    const DecodeBatch batch(B, C, per_seq, greedy);
+    const StepRequest& req = batch.req;
     const double ms = time_steps(ex, req, 3, reps);
     ex.set_skip_collectives(CudaExecutor::kSkipAllReduce);
     const double bare = time_steps(ex, req, 3, reps);

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <tuple>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -23,6 +22,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace dynamo;
+
+// Medians of the prefill's forward GPU time, the copy tail after it, and the host's enqueue time.
+struct ForwardTiming {
+  double forward_ms, tail_ms, host_ms;
+};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -132,14 +136,14 @@ int main(int argc, char** argv) {
         tail.push_back(cuda_prefill->last_send_timing().tail_ms);
         host.push_back(cuda_prefill->last_send_timing().host_ms);
       }
-      return std::tuple{median(fwd), median(tail), median(host)};
+      return ForwardTiming{median(fwd), median(tail), median(host)};
     };
     const double peer_ms = plain_peer_copy_ms(bytes, reps);
     const double prefill_ms = time_ms(reps, [&] { run_prefill(nullptr); });
     const double prefill_send_ms = time_ms(reps, [&] { run_prefill(&plan); });
     const double copy_ms = time_ms(reps, [&] { prefill->copy_kv_blocks(*decode, table, table); });
-    const auto [fwd_none, tail_none, host_none] = timed_forward(&empty_plan, nullptr, nullptr, nullptr);
-    const auto [fwd_send, tail_send, host_send] = timed_forward(&plan, nullptr, nullptr, nullptr);
+    const ForwardTiming none = timed_forward(&empty_plan, nullptr, nullptr, nullptr);
+    const ForwardTiming sending = timed_forward(&plan, nullptr, nullptr, nullptr);
     // Control: the same bytes as one unrelated peer copy running beside a prefill that sends nothing,
     // i.e. what sharing the GPU's memory and NVLink with any copy costs the compute.
     void *ctl_src = nullptr, *ctl_dst = nullptr;
@@ -149,10 +153,7 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaSetDevice(0));
     CUDA_CHECK(cudaMalloc(&ctl_src, bytes));
     CUDA_CHECK(cudaStreamCreateWithFlags(&ctl_stream, cudaStreamNonBlocking));
-    const auto [fwd_ctl, tail_ctl, host_ctl] = timed_forward(&empty_plan, ctl_stream, ctl_dst, ctl_src);
-    (void)tail_none;
-    (void)tail_ctl;
-    (void)host_ctl;
+    const double fwd_ctl = timed_forward(&empty_plan, ctl_stream, ctl_dst, ctl_src).forward_ms;
     const double gb = bytes / 1e9;
     const int layers = int(model.config.num_layers);
     std::printf("model %s, %d-token prompt = %d KV blocks = %.1f MB of KV (all layers, K and V)\n",
@@ -163,16 +164,17 @@ int main(int argc, char** argv) {
     std::printf("prefill step alone (wall):                  %8.3f ms\n", prefill_ms);
     std::printf("prefill step with layer-by-layer send:      %8.3f ms  (+%.3f ms, %.1f%%; the copy alone takes %.3f ms)\n",
                 prefill_send_ms, prefill_send_ms - prefill_ms, 100.0 * (prefill_send_ms / prefill_ms - 1), copy_ms);
-    std::printf("forward GPU time, nothing sent:             %8.3f ms\n", fwd_none);
+    std::printf("forward GPU time, nothing sent:             %8.3f ms\n", none.forward_ms);
     std::printf("forward GPU time, layer-by-layer send:      %8.3f ms  (+%.3f ms); copy tail after the forward %.3f ms "
                 "(one layer's share of the copy: %.3f ms)\n",
-                fwd_send, fwd_send - fwd_none, std::max(0.0, tail_send), copy_ms / layers);
+                sending.forward_ms, sending.forward_ms - none.forward_ms, std::max(0.0, sending.tail_ms),
+                copy_ms / layers);
     std::printf("host time enqueuing the forward: %.3f ms with nothing sent, %.3f ms with the send "
-                "(DYNAMO_KV_SEND_AFTER=%s)\n", host_none, host_send,
+                "(DYNAMO_KV_SEND_AFTER=%s)\n", none.host_ms, sending.host_ms,
                 std::getenv("DYNAMO_KV_SEND_AFTER") ? std::getenv("DYNAMO_KV_SEND_AFTER") : "store");
     std::printf("forward GPU time, beside an unrelated copy: %8.3f ms  (+%.3f ms): the cost of sharing memory/NVLink "
                 "with any copy of these bytes\n",
-                fwd_ctl, fwd_ctl - fwd_none);
+                fwd_ctl, fwd_ctl - none.forward_ms);
     CUDA_CHECK(cudaStreamDestroy(ctl_stream));
     CUDA_CHECK(cudaFree(ctl_src));
     CUDA_CHECK(cudaSetDevice(1));
