@@ -11,6 +11,7 @@
 
 #include "core/util/errors.h"
 #include "gpu/cuda_check.h"
+#include "gpu/env_int.h"
 #include "gpu/executor_meta.h"
 #include "gpu/kernels/attention_decode.cuh"
 #include "gpu/rope_freq.h"
@@ -91,6 +92,8 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
   if (const char* e = std::getenv("DYNAMO_DECODE_WAVES")) decode_waves_ = std::clamp(std::atoi(e), 1, kMaxDecodeWaves);
   if (const char* e = std::getenv("DYNAMO_DECODE_UNROLL")) decode_unroll_ = std::atoi(e) >= 4 ? 4 : 1;
+  // -1 by batch (default), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine (DecodeAttentionMode).
+  decode_mode_ = env_int("DYNAMO_DECODE_ATTN", -1, -1, 3);
   if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {
     const std::string point = e;
     if (point != "store" && point != "attention")
@@ -163,6 +166,8 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   take(reinterpret_cast<void**>(&sample_work_), S * V * 4);
   take(reinterpret_cast<void**>(&part_acc_), partials * D * 4);
   take(reinterpret_cast<void**>(&part_ml_), partials * 2 * 4);
+  take(reinterpret_cast<void**>(&split_counters_), S * c.num_kv_heads * 4);
+  take(reinterpret_cast<void**>(&rope_cs_), T * size_t(c.rotary_dim / 2) * sizeof(float2));
   take(reinterpret_cast<void**>(&meta_dev_), layout.total * 4);
   take(reinterpret_cast<void**>(&specs_dev_), S * sizeof(SampleSpec));
   take(reinterpret_cast<void**>(&out_dev_), S * sizeof(SampleOut));
@@ -174,6 +179,7 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
                              cudaGetErrorString(err));
   }
   for (auto& [p, o] : slots) *p = static_cast<char*>(act_) + o;
+  CUDA_CHECK(cudaMemset(split_counters_, 0, S * c.num_kv_heads * 4));  // the split kernel leaves them zero
   meta_ints_ = layout.total;
   CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&meta_host_), meta_ints_ * 4, cudaHostAllocDefault));
   CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&specs_host_), S * sizeof(SampleSpec), cudaHostAllocDefault));
@@ -279,7 +285,7 @@ StepResult CudaExecutor::step(const StepRequest& request) {
     allocate_activations(std::max(tokens, cap_tokens_), std::max(padded, cap_seqs_), std::max(width, cap_width_));
   }
   Meta meta;
-  build_meta(request, padded, meta);
+  build_meta(request, padded, graph, meta);
   upload_meta(meta);
   if (graph) {
     run_decode_graph(meta, padded);
@@ -307,7 +313,7 @@ StepResult CudaExecutor::step(const StepRequest& request) {
   return result;
 }
 
-void CudaExecutor::set_skip_collectives(int mask) {
+void CudaExecutor::set_skip(int mask) {
   CUDA_CHECK(cudaSetDevice(device_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   skip_ = mask;

@@ -15,6 +15,7 @@
 #include "core/executor/executor.h"
 #include "core/model/tensor_shard.h"
 #include "gpu/device_weights.h"
+#include "gpu/kernels/attention_decode.cuh"
 #include "gpu/kernels/l2_prefetch.cuh"
 #include "gpu/kernels/sampling.cuh"
 #include "gpu/linear.h"
@@ -43,10 +44,13 @@ class CudaExecutor final : public Executor {
   int num_graphs() const { return int(graphs_.size()); }
   ShardSpec shard() const { return shard_; }
   int local_kv_heads() const { return int(config_.num_kv_heads); }
-  // Benchmarks: run the TP forward without its all-reduces and/or without the logits all-gather
-  // (wrong numbers, same shapes) to measure their share of a step. Drops the captured graphs.
-  static constexpr int kSkipAllReduce = 1, kSkipGather = 2;
-  void set_skip_collectives(int mask);
+  // Benchmarks: run the forward without some of its parts (wrong numbers, same shapes for the rest)
+  // to measure their share of a step: the TP all-reduces, the logits all-gather, and for the decode
+  // breakdown RoPE + KV store + attention, the in-layer norms, the QKV and o_proj products, the MLP
+  // products. Drops the captured graphs.
+  static constexpr int kSkipAllReduce = 1, kSkipGather = 2, kSkipAttention = 4, kSkipNorms = 8,
+                       kSkipAttnProducts = 16, kSkipMlpProducts = 32, kSkipProducts = 48;
+  void set_skip(int mask);
   // Benchmarks: GPU time (ms, median over reps) of replaying the decode graph captured for this
   // padded batch size, without host work; -1 when none is captured.
   double time_decode_graph(int bucket, int reps);
@@ -82,7 +86,8 @@ class CudaExecutor final : public Executor {
   void allocate_activations(int tokens, int seqs, int block_table_width);
   void free_activations();
   void size_kv_cache();
-  void build_meta(const StepRequest& request, int padded_seqs, Meta& meta);
+  // compact: a decode graph's step (MetaLayout of padded_seqs tokens and sequences).
+  void build_meta(const StepRequest& request, int padded_seqs, bool compact, Meta& meta);
   void upload_meta(const Meta& meta);
   void forward(const Meta& meta, bool decode, bool graph_rows, const StepRequest* sends);
   void send_layer(const StepRequest& request, int layer);
@@ -111,7 +116,7 @@ class CudaExecutor final : public Executor {
   ShardSpec shard_;
   ShardLayout layout_;
   TpComm* comm_ = nullptr;
-  int skip_ = 0;  // kSkipAllReduce | kSkipGather (benchmarks)
+  int skip_ = 0;  // kSkip* bits (benchmarks)
   ExecutorOptions options_;
   int device_ = 0;
   int num_sms_ = 0;
@@ -131,6 +136,7 @@ class CudaExecutor final : public Executor {
   int max_model_len_ = 0;
   int decode_waves_ = 0;   // decode attention: blocks per multiprocessor the splits aim for (0: auto)
   int decode_unroll_ = 0;  // decode attention: K/V loads in flight per thread (0: auto)
+  int decode_mode_ = -1;   // DYNAMO_DECODE_ATTN: a DecodeAttentionMode, or -1 for decode_attention_mode()
 
   // KV cache: [layer][K or V][block][block_size][kv_heads][head_dim] in one allocation.
   __nv_bfloat16* kv_ = nullptr;
@@ -144,6 +150,8 @@ class CudaExecutor final : public Executor {
                 *gate_up_ = nullptr, *mlp_act_ = nullptr, *last_ = nullptr;
   float *logits_shard_ = nullptr, *logits_gather_ = nullptr;  // TP: [S][vocab_rows], [tp][S][vocab_rows]
   float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
+  int32_t* split_counters_ = nullptr;  // decode attention, mode kCombine
+  float2* rope_cs_ = nullptr;          // the step's RoPE cos/sin table [tokens][rotary_dim / 2]
   int32_t* meta_dev_ = nullptr;
   SampleSpec* specs_dev_ = nullptr;
   SampleOut* out_dev_ = nullptr;

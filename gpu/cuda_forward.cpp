@@ -27,7 +27,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   const int qd = nq * D, qkvd = qd + 2 * nkv * D;
   const float eps = float(c.rms_norm_eps);
   const float scale = 1.f / std::sqrt(float(D));
-  const MetaLayout L(cap_tokens_, cap_seqs_, cap_width_);
+  const MetaLayout& L = m.layout;
   const int32_t* meta = meta_dev_;
 
   AttentionDecodeParams dp;
@@ -47,6 +47,15 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.block_size = options_.block_size;
     dp.num_splits = decode_splits(S, nkv, num_sms_, decode_waves_);
     dp.unroll = decode_unroll_ > 0 ? decode_unroll_ : decode_unroll(S, nkv);
+    dp.mode = decode_mode_ >= 0 ? DecodeAttentionMode(decode_mode_) : decode_attention_mode(S, nkv);
+    // RoPE inside the split kernel: at one load in flight, not while sending KV (the send follows the
+    // cache store), and for rotary dims it handles.
+    if (dp.mode >= DecodeAttentionMode::kRope && (dp.unroll >= 4 || sends || c.rotary_dim % 16 != 0))
+      dp.mode = DecodeAttentionMode::kPrefetch;
+    dp.cos_sin = rope_cs_;
+    dp.slots = meta + L.slots;
+    dp.rotary_dim = int(c.rotary_dim);
+    dp.counters = split_counters_;
     dp.scale = scale;
     dp.part_acc = part_acc_;
     dp.part_ml = part_ml_;
@@ -69,6 +78,8 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     pp.scale = scale;
   }
 
+  // Before the first PDL kernel, so every kernel of the step may read the table (see pdl.cuh).
+  rope_table(meta + L.positions, inv_freq_, rope_cs_, T, int(c.rotary_dim), stream_);
   if (shard_.size > 1) {
     embed_tokens_shard(meta + L.tokens, weights_.embed, residual_, T, H, int(layout_.vocab_begin),
                        int(layout_.vocab_size), stream_);
@@ -83,39 +94,43 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   const size_t o_bytes = size_t(H) * qd * 2, qkv_head = std::min(size_t(qkvd) * H * 2, l2pf_qkv_bytes_);
   const bool qkv_beside_down = mode == L2Prefetch::kQkvBesideDown || mode == L2Prefetch::kQkvLinesEvictLast ||
                                mode == L2Prefetch::kBranchOnly;
+  const bool norms = !(skip_ & kSkipNorms), attention = !(skip_ & kSkipAttention);
+  const bool attn_products = !(skip_ & kSkipAttnProducts), mlp_products = !(skip_ & kSkipMlpProducts);
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);
-    add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
-    linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
+    if (norms) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
+    if (attn_products) linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
     if (prefetch) prefetch_weights(w.o, o_bytes, op);
     if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
     if (w.q_norm) {
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
       head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);
     }
-    rope_and_cache(qkv_, meta + L.positions, meta + L.slots, inv_freq_, k_cache(l), v_cache(l), T, nq, nkv, D,
-                   int(c.rotary_dim), stream_);
+    const bool rope_in_attention = decode && dp.unroll < 4 && dp.mode >= DecodeAttentionMode::kRope;
+    if (attention && !rope_in_attention)
+      rope_and_cache(qkv_, rope_cs_, meta + L.slots, k_cache(l), v_cache(l), T, nq, nkv, D, int(c.rotary_dim),
+                     stream_);
     if (sends && !send_after_attention_) send_layer(*sends, l);
-    if (decode) {
-      dp.k_cache = k_cache(l);
-      dp.v_cache = v_cache(l);
+    if (attention && decode) {
+      dp.k_cache = dp.k_store = k_cache(l);
+      dp.v_cache = dp.v_store = v_cache(l);
       attention_decode(dp, stream_);
-    } else {
+    } else if (attention) {
       pp.k_cache = k_cache(l);
       pp.v_cache = v_cache(l);
       attention_prefill(pp, stream_);
     }
     if (sends && send_after_attention_) send_layer(*sends, l);
-    linear_->forward(attn_, w.o, proj_, T, qd, H);
+    if (attn_products) linear_->forward(attn_, w.o, proj_, T, qd, H);
     all_reduce(proj_, size_t(T) * H);
-    add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
-    if (!linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
+    if (norms) add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
+    if (mlp_products && !linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
       linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
       swiglu(gate_up_, mlp_act_, T, I, stream_);
     }
     if (prefetch && next && qkv_beside_down) prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
-    linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    if (mlp_products) linear_->forward(mlp_act_, w.down, proj_, T, I, H);
     if (prefetch && next && mode == L2Prefetch::kQkvAfterDown)
       prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
     all_reduce(proj_, size_t(T) * H);

@@ -8,23 +8,9 @@
 #include "core/util/errors.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_executor.h"
+#include "gpu/env_int.h"
 
 namespace dynamo::gpu {
-namespace {
-
-// A whole decimal integer in [lo, hi] or a ConfigError naming the variable.
-int env_int(const char* name, int fallback, int lo, int hi) {
-  const char* e = std::getenv(name);
-  if (e == nullptr || *e == '\0') return fallback;
-  char* end = nullptr;
-  const long v = std::strtol(e, &end, 10);
-  if (*end != '\0' || v < lo || v > hi)
-    throw ConfigError(std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
-                      std::to_string(hi) + "], not '" + e + "'");
-  return int(v);
-}
-
-}  // namespace
 
 void CudaExecutor::init_l2_prefetch(size_t l2_bytes) {
   // Default: mode 1 capped at 16 MB, the one setting that measured faster (docs/PERFORMANCE.md).

@@ -61,8 +61,9 @@ void validate_step(const StepRequest& request, const ModelConfig& config, int bl
   }
 }
 
-void CudaExecutor::build_meta(const StepRequest& request, int padded, Meta& m) {
+void CudaExecutor::build_meta(const StepRequest& request, int padded, bool compact, Meta& m) {
   const int bs = options_.block_size;
+  m.layout = compact ? MetaLayout(padded, padded, cap_width_) : MetaLayout(cap_tokens_, cap_seqs_, cap_width_);
   m.seqs = padded;
   m.width = 1;
   for (const SequenceWork& s : request.seqs) m.width = std::max(m.width, blocks_needed(s, bs));
@@ -102,12 +103,12 @@ void CudaExecutor::build_meta(const StepRequest& request, int padded, Meta& m) {
   m.tokens = t;
 }
 
+// One copy: the arrays are written into the pinned mirror at their offsets and the span up to the
+// end of the block tables goes up at once (the gaps between arrays are not read).
 void CudaExecutor::upload_meta(const Meta& m) {
-  const MetaLayout L(cap_tokens_, cap_seqs_, cap_width_);
+  const MetaLayout& L = m.layout;
   auto put = [&](size_t at, const std::vector<int32_t>& v) {
-    if (v.empty()) return;
-    std::memcpy(meta_host_ + at, v.data(), v.size() * 4);
-    CUDA_CHECK(cudaMemcpyAsync(meta_dev_ + at, meta_host_ + at, v.size() * 4, cudaMemcpyHostToDevice, stream_));
+    if (!v.empty()) std::memcpy(meta_host_ + at, v.data(), v.size() * 4);
   };
   put(L.tokens, m.token_ids);
   put(L.positions, m.positions);
@@ -117,9 +118,11 @@ void CudaExecutor::upload_meta(const Meta& m) {
   put(L.num_cached, m.num_cached);
   put(L.ctx_len, m.ctx_len);
   put(L.logit_rows, m.logit_rows);
-  put(L.bt_stride, std::vector<int32_t>{m.width});
+  meta_host_[L.bt_stride] = m.width;
   put(L.work, m.work);
   put(L.block_tables, m.block_tables);
+  const size_t used = L.block_tables + m.block_tables.size();
+  CUDA_CHECK(cudaMemcpyAsync(meta_dev_, meta_host_, used * 4, cudaMemcpyHostToDevice, stream_));
 }
 
 }  // namespace dynamo::gpu

@@ -11,14 +11,20 @@
 
 namespace dynamo::gpu {
 
-// Offsets (in int32 elements) of each array inside the device metadata buffer.
+// Offsets (in int32 elements) of each array inside the device metadata buffer, for at most cap_tokens
+// tokens and cap_seqs sequences; the block tables come last, so a step's arrays end at
+// block_tables + seqs * width and go up in one copy. A decode graph of P sequences uses the layout of
+// (P, P): its arrays are a few KB, not the executor's capacity.
 struct MetaLayout {
+  MetaLayout() = default;
   MetaLayout(int cap_tokens, int cap_seqs, int cap_width);
-  size_t tokens, positions, slots, q_start, q_len, num_cached, ctx_len, logit_rows, bt_stride, work, block_tables;
-  size_t total;
+  size_t tokens = 0, positions = 0, slots = 0, q_start = 0, q_len = 0, num_cached = 0, ctx_len = 0, logit_rows = 0,
+         bt_stride = 0, work = 0, block_tables = 0;
+  size_t total = 0;
 };
 
 struct CudaExecutor::Meta {
+  MetaLayout layout;  // where the arrays go in the device buffer
   int tokens = 0;  // flat tokens, padding rows included
   int seqs = 0;    // sequences, padding rows included
   int width = 1;   // block-table row stride of this step

@@ -133,8 +133,8 @@ void* TpExecutor::kv_block_ptr(int32_t, int32_t, bool) {
   throw std::logic_error("kv_block_ptr: " + name_ + " is tensor-parallel; its KV heads are spread over its GPUs");
 }
 
-void TpExecutor::set_skip_collectives(int mask) {
-  for (auto& r : ranks_) r->set_skip_collectives(mask);
+void TpExecutor::set_skip(int mask) {
+  for (auto& r : ranks_) r->set_skip(mask);
 }
 
 }  // namespace dynamo::gpu

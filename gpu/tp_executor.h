@@ -37,8 +37,8 @@ class TpExecutor final : public Executor {
 
   int tp() const { return int(ranks_.size()); }
   std::vector<CudaExecutor*> ranks() const;
-  // Benchmarks (see CudaExecutor::set_skip_collectives).
-  void set_skip_collectives(int mask);
+  // Benchmarks (see CudaExecutor::set_skip).
+  void set_skip(int mask);
 
  private:
   // Runs fn(rank) for every rank at once; rethrows the first failure after all have finished.

@@ -4,6 +4,7 @@
 //   gpu_bench dump --model DIR --prompts FILE --steps N --out FILE [--device cuda:0 | cuda:0,1]
 //   gpu_bench attention [--tokens 4096] [--heads 32] [--kv-heads 8] [--head-dim 128] [--reps 20]
 //   gpu_bench tp --model DIR --device cuda:0,1 [--batches 1,32] [--context 1024] [--reps 30]
+//   gpu_bench parts --model DIR [--batches 1] [--contexts 1024,4096] [--reps 20]
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -389,14 +390,74 @@ int tp_bench(const Args& args) {
     const DecodeBatch batch(B, C, per_seq, greedy);
     const StepRequest& req = batch.req;
     const double ms = time_steps(ex, req, 3, reps);
-    ex.set_skip_collectives(CudaExecutor::kSkipAllReduce);
+    ex.set_skip(CudaExecutor::kSkipAllReduce);
     const double bare = time_steps(ex, req, 3, reps);
-    ex.set_skip_collectives(CudaExecutor::kSkipGather);
+    ex.set_skip(CudaExecutor::kSkipGather);
     const double no_gather = time_steps(ex, req, 3, reps);
-    ex.set_skip_collectives(0);
+    ex.set_skip(0);
     std::printf("| %d | %d | %d | %.3f | %.3f | %.1f%% | %.3f | %.1f%% | %.0f |\n", ex.tp(), B, C, ms, bare,
                 100.0 * (ms - bare) / ms, no_gather, 100.0 * (ms - no_gather) / ms, B / ms * 1e3);
     std::fflush(stdout);
+  }
+  return 0;
+}
+
+// Where a decode step's time goes: the step's graph replayed with parts of the forward left out
+// (CudaExecutor::set_skip: wrong numbers, same shapes for the rest). "products only" streams every
+// weight through the skinny products and the LM head with nothing between them: its bandwidth is
+// what the weight stream reaches inside a step.
+int parts_bench(const Args& args) {
+  const Model model = load_model(args.get("--model", "configs/models/llama-3.1-8b"), LoadFormat::Dummy);
+  const ModelConfig& c = model.config;
+  const auto batches = parse_list(args.get("--batches", "1"));
+  const auto contexts = parse_list(args.get("--contexts", "1024,4096"));
+  const int reps = std::stoi(args.get("--reps", "20"));
+  CUDA_CHECK(cudaSetDevice(0));
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  const double bw = copy_bandwidth(s);
+  std::printf("device copy bandwidth (read+write): %.0f GB/s\nmodel: %s\n", bw / 1e9, describe(c).c_str());
+  ExecutorOptions o;
+  o.device = "cuda:0";
+  o.max_model_len = 8192;
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  CudaExecutor ex(model, o);
+  const KvCacheInfo info = ex.kv_cache_info();
+  fill_normal_bf16(static_cast<__nv_bfloat16*>(ex.kv_block_ptr(0, 0, false)),
+                   size_t(info.num_blocks) * info.bytes_per_block / 2, 7, 1.f, s);
+  CUDA_CHECK(cudaStreamSynchronize(s));
+  const size_t embed_bytes = c.tie_word_embeddings ? 0 : size_t(c.vocab_size) * c.hidden_size * 2;
+  const double weights_read = double(ex.weight_bytes() - embed_bytes);
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  using E = CudaExecutor;
+  const std::pair<const char*, int> settings[] = {
+      {"whole step", 0},
+      {"without RoPE + KV store + attention", E::kSkipAttention},
+      {"without the in-layer norms", E::kSkipNorms},
+      {"without the in-layer products", E::kSkipProducts},
+      {"products only (+ embedding, final norm, LM head)", E::kSkipAttention | E::kSkipNorms},
+      {"attention + norms only (+ LM head)", E::kSkipProducts},
+      {"QKV + o_proj products only (+ LM head)", E::kSkipAttention | E::kSkipNorms | E::kSkipMlpProducts},
+      {"gate/up + down products only (+ LM head)", E::kSkipAttention | E::kSkipNorms | E::kSkipAttnProducts}};
+  std::printf("\n| batch | context | parts | graph replay ms | weight stream GB/s (products only) |\n"
+              "|---|---|---|---|---|\n");
+  for (int C : contexts) {
+    for (int B : batches) {
+      const int per_seq = (C + info.block_size - 1) / info.block_size;
+      if (int64_t(per_seq) * B > info.num_blocks) continue;
+      const DecodeBatch batch(B, C, per_seq, greedy);
+      for (const auto& [name, mask] : settings) {
+        ex.set_skip(mask);
+        time_steps(ex, batch.req, 3, 3);  // captures the graph for this setting
+        const double ms = ex.time_decode_graph(decode_bucket(B, B), reps);
+        const bool stream_only = mask == (E::kSkipAttention | E::kSkipNorms);
+        std::printf("| %d | %d | %s | %.3f | %s |\n", B, C, name, ms,
+                    stream_only ? std::to_string(int(weights_read / (ms * 1e-3) / 1e9)).c_str() : "");
+        std::fflush(stdout);
+      }
+      ex.set_skip(0);
+    }
   }
   return 0;
 }
@@ -493,7 +554,7 @@ int dump(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp|parts [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -504,6 +565,7 @@ int main(int argc, char** argv) {
     if (cmd == "dump") return dynamo::gpu::dump(args);
     if (cmd == "attention") return dynamo::gpu::attention(args);
     if (cmd == "tp") return dynamo::gpu::tp_bench(args);
+    if (cmd == "parts") return dynamo::gpu::parts_bench(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

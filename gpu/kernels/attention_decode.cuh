@@ -8,6 +8,15 @@
 
 namespace dynamo::gpu {
 
+// What the split kernel does besides attention at one K/V load in flight per thread (small batches);
+// each mode includes the ones before it. Measured in docs/PERFORMANCE.md.
+enum class DecodeAttentionMode {
+  kPlain = 0,     // K/V read from the cache as the keys are reached
+  kPrefetch = 1,  // each split's first keys (older than the new token) staged in shared memory before the PDL wait
+  kRope = 2,      // + RoPE of q and the new k, and the new K/V stored in the cache (no rope_and_cache before)
+  kCombine = 3,   // + the splits merged by the last split block of each (sequence, kv head) (no combine kernel)
+};
+
 struct AttentionDecodeParams {
   const __nv_bfloat16* q = nullptr;  // sequence s's query, head h, at q + s * q_stride + h * head_dim
   int q_stride = 0;
@@ -21,6 +30,15 @@ struct AttentionDecodeParams {
   int num_seqs = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, block_size = 0;
   int num_splits = 1;                      // context partitions per sequence, 1..64 (decode_splits())
   int unroll = 1;                          // K/V loads in flight per thread: 1 or 4
+  DecodeAttentionMode mode = DecodeAttentionMode::kPrefetch;  // at unroll 1; unroll 4 is always kPlain
+  // mode >= kRope: rope_table()'s cos/sin rows and the cache slot per sequence (one token each), and
+  // the layer's cache to store the new K/V (the same memory as k_cache / v_cache).
+  const float2* cos_sin = nullptr;
+  const int32_t* slots = nullptr;
+  int rotary_dim = 0;  // a multiple of 16, <= head_dim
+  __nv_bfloat16* k_store = nullptr;
+  __nv_bfloat16* v_store = nullptr;
+  int32_t* counters = nullptr;  // mode kCombine: [num_seqs][num_kv_heads] zeros, left zero after each launch
   float scale = 1.f;
   float* part_acc = nullptr;  // scratch [num_seqs][num_heads][num_splits][head_dim]
   float* part_ml = nullptr;   // scratch [num_seqs][num_heads][num_splits][2]
@@ -34,6 +52,12 @@ int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);
 
 // K/V loads in flight per thread that measured best for this many (sequence, kv head) pairs.
 inline int decode_unroll(int num_seqs, int num_kv_heads) { return num_seqs * num_kv_heads <= 64 ? 1 : 4; }
+
+// The mode that measured best for this many (sequence, kv head) pairs (docs/PERFORMANCE.md): the
+// folds for the smallest batches, the staging alone up to the one-load regime.
+inline DecodeAttentionMode decode_attention_mode(int num_seqs, int num_kv_heads) {
+  return num_seqs * num_kv_heads <= 16 ? DecodeAttentionMode::kCombine : DecodeAttentionMode::kPrefetch;
+}
 
 // head_dim 64 or 128; num_heads / num_kv_heads at most 16. Padding rows get zeros.
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream);

@@ -1,5 +1,5 @@
-// Device-side helpers shared by the kernels (only .cu files include this): bf16 vector access and
-// warp reductions.
+// Device-side helpers shared by the kernels (only .cu files include this): bf16 vector access, warp
+// reductions, asynchronous copies to shared memory.
 #pragma once
 #include <cuda_bf16.h>
 #include <cstdint>
@@ -38,6 +38,20 @@ __device__ __forceinline__ void store8(bf16* p, const float (&v)[8]) {
 #pragma unroll
   for (int i = 0; i < 4; ++i) h[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
   *reinterpret_cast<uint4*>(p) = raw;
+}
+
+__device__ __forceinline__ uint32_t smem_u32(const void* ptr) { return uint32_t(__cvta_generic_to_shared(ptr)); }
+
+// 16-byte asynchronous global -> shared copy; with valid == false nothing is read and the destination
+// is zero-filled. Completion: cp_async_commit() after a batch, cp_async_wait<N>() (N batches may stay
+// in flight), then a barrier before other threads read the data.
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid = true) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
 __device__ __forceinline__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }

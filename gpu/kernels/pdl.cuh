@@ -11,13 +11,31 @@
 
 namespace dynamo::gpu {
 
-// Blocks until every kernel this one depends on has finished and its writes are visible; a no-op for
-// a kernel launched without the PDL attribute. Every kernel launched by launch_pdl calls it before it
-// reads another kernel's output or writes anything.
-__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
+// Where a kernel lets the next one in the stream launch. Early (the default): at its start, so the
+// kernels after it become resident as soon as there is room and issue their weight (and cached K/V)
+// loads while this one and its predecessors still wait; late (built with -DDYNAMO_PDL_EARLY_TRIGGER=0,
+// for comparison runs): once its own wait has returned. Measured in docs/PERFORMANCE.md.
+#ifndef DYNAMO_PDL_EARLY_TRIGGER
+#define DYNAMO_PDL_EARLY_TRIGGER 1
+#endif
 
-// Lets the next kernel in the stream be scheduled now (it still waits in pdl_wait for this grid).
-__device__ __forceinline__ void pdl_trigger() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
+// First statement of every kernel launched by launch_pdl.
+__device__ __forceinline__ void pdl_begin() {
+#if DYNAMO_PDL_EARLY_TRIGGER
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Blocks until every kernel this one depends on has finished and its writes are visible, then (late
+// trigger) lets the next kernel launch; the wait is a no-op for a kernel launched without the PDL
+// attribute. Every kernel launched by launch_pdl calls it before it reads another kernel's output or
+// writes anything.
+__device__ __forceinline__ void pdl_wait() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#if !DYNAMO_PDL_EARLY_TRIGGER
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 
 // DYNAMO_PDL=0 launches without the attribute (for comparison runs); read once per process.
 inline bool pdl_enabled() {

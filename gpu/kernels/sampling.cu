@@ -102,6 +102,22 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ int top[kMaxTopLogprobs];
   const SampleSpec sp = specs[blockIdx.x];
   const float* raw = logits + int64_t(sp.row) * vocab;
+  if (sp.temperature <= 0.f && sp.adjust_count == 0 && sp.num_top == 0) {
+    // Plain greedy: the arg-max of the raw row gives the token and the normaliser's max (the same
+    // value block_max finds, NaN counting as -inf), so the row is read twice instead of five times;
+    // the results are those of the general path, bit for bit.
+    const int token = block_argmax(raw, vocab, nullptr, 0, shf, shi);
+    const float top = raw[token];
+    const float raw_max = top != top ? -INFINITY : top;
+    float z = 0.f;
+    for (int i = threadIdx.x; i < vocab; i += kThreads) z += __expf(raw[i] - raw_max);
+    const float raw_lse = raw_max + logf(block_sum(z, shf));
+    if (threadIdx.x == 0) {
+      out[blockIdx.x].token = token;
+      out[blockIdx.x].logprob = top - raw_lse;
+    }
+    return;
+  }
   float* w = work + int64_t(blockIdx.x) * vocab;
   for (int i = threadIdx.x; i < vocab; i += kThreads) w[i] = raw[i];
   __syncthreads();

@@ -164,7 +164,8 @@ PagedCase chunk_of(const PagedCase& full, int first, int len) {
   return c;
 }
 
-std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_rows, int unroll = 1) {
+std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_rows, int unroll = 1,
+                              bool prefetch = true) {
   const int S = int(c.seqs.size()) + padding_rows;
   Bf16Buffer dq(size_t(S) * c.nq * c.D), dk(c.k.size()), dv(c.v.size()), dout(size_t(S) * c.nq * c.D);
   std::vector<float> q = c.q;
@@ -199,6 +200,7 @@ std::vector<float> run_decode(const PagedCase& c, int num_splits, int padding_ro
   p.block_size = c.block_size;
   p.num_splits = num_splits;
   p.unroll = unroll;
+  p.mode = prefetch ? DecodeAttentionMode::kPrefetch : DecodeAttentionMode::kPlain;
   p.scale = 1.f / std::sqrt(float(c.D));
   p.part_acc = acc.get();
   p.part_ml = ml.get();
@@ -320,11 +322,17 @@ TEST_CASE("attention_decode: split-K over the context, batch 1..256, contexts ac
         }
         c.build(rng);
         const auto ref = c.reference();
-        for (int splits : {1, decode_splits(batch, c.nkv, 132), 7}) {
-          const int unroll = splits == 7 ? 1 : 4;
-          CAPTURE(splits);
-          CAPTURE(unroll);
-          const auto out = run_decode(c, splits, 2, unroll);
+        struct Launch {
+          int splits, unroll;
+          bool prefetch;  // unroll 1: K/V staged in shared memory before the wait
+        };
+        const int autos = decode_splits(batch, c.nkv, 132);
+        for (const Launch l : {Launch{1, 4, false}, Launch{autos, 4, false}, Launch{7, 1, true}, Launch{autos, 1, true},
+                               Launch{7, 1, false}}) {
+          CAPTURE(l.splits);
+          CAPTURE(l.unroll);
+          CAPTURE(l.prefetch);
+          const auto out = run_decode(c, l.splits, 2, l.unroll, l.prefetch);
           std::vector<float> real(out.begin(), out.begin() + ref.size());
           CHECK(rel_err(real, ref) < 1e-2);
           for (size_t i = ref.size(); i < out.size(); ++i) REQUIRE(out[i] == 0.f);  // padding rows

@@ -195,8 +195,10 @@ TEST_CASE("rope_and_cache rotates q and k (neox, partial, llama3) and stores K/V
     d_freq.upload(inv_freq);
     kc.poison();
     vc.poison();
-    rope_and_cache(d_qkv.ptr(), d_pos.get(), d_slots.get(), d_freq.get(), kc.ptr(), vc.ptr(), tokens, cs.nq, cs.nkv,
-                   cs.D, cs.rot, nullptr);
+    DeviceBuffer<float2> d_table(size_t(tokens) * (cs.rot / 2));
+    rope_table(d_pos.get(), d_freq.get(), d_table.get(), tokens, cs.rot, nullptr);
+    rope_and_cache(d_qkv.ptr(), d_table.get(), d_slots.get(), kc.ptr(), vc.ptr(), tokens, cs.nq, cs.nkv, cs.D, cs.rot,
+                   nullptr);
     auto out = d_qkv.download_f();
     std::vector<double> ref(qkv.begin(), qkv.end());
     const int half = cs.rot / 2;

@@ -1,6 +1,7 @@
-// DYNAMO_L2_PREFETCH must not change numerics: with each prefetch mode the decode logits and greedy
-// tokens equal the switch-off run bit for bit, through decode graphs and eager launches, at 1 and 2
-// rows (prefetched) and 3 rows (not prefetched); bad values of the switch fail at construction.
+// Decode speed switches must not change numerics: with each DYNAMO_L2_PREFETCH mode and each
+// DYNAMO_DECODE_ATTN mode (K/V staged before the wait, RoPE and the split merge folded into the split
+// kernel) the decode logits and greedy tokens equal the reference run bit for bit, through decode
+// graphs and eager launches, at 1, 2 and 3 rows; bad values of the switches fail at construction.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -117,6 +118,49 @@ TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logit
         if (!eager) CHECK(ex.num_graphs() == 3);  // buckets 1, 2 and 4
       }
     }
+  }
+}
+
+TEST_CASE("decode attention: every DYNAMO_DECODE_ATTN mode gives the plain kernel's logits and tokens bit for bit") {
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  constexpr int kSteps = 8;
+  for (int variant : {0, 1, 2}) {  // GQA 4 / head 64, qwen3-like head 128, llama3 RoPE with GQA 8
+    CAPTURE(variant);
+    Model model;
+    model.config = tiny_config(variant);
+    model.weights = make_test_weights(model.config, seed + variant, 0.08f);
+    const int vocab = int(model.config.vocab_size);
+    for (bool eager : {false, true}) {
+      CAPTURE(eager);
+      Trace ref;
+      {
+        ScopedEnv plain("DYNAMO_DECODE_ATTN", "0");
+        CudaExecutor ex(model, prefetch_opts(eager));
+        ref = run_trace(ex, seed + 11, vocab, kSteps);
+      }
+      for (int mode = 1; mode <= 3; ++mode) {
+        CAPTURE(mode);
+        ScopedEnv on("DYNAMO_DECODE_ATTN", std::to_string(mode));
+        CudaExecutor ex(model, prefetch_opts(eager));
+        const Trace t = run_trace(ex, seed + 11, vocab, kSteps);
+        REQUIRE(t.logits.size() == ref.logits.size());
+        for (size_t i = 0; i < t.logits.size(); ++i) {
+          CAPTURE(i);
+          CHECK(t.logits[i] == ref.logits[i]);  // exact: same roundings, same summation orders
+        }
+        CHECK(t.tokens == ref.tokens);
+      }
+    }
+  }
+  for (const char* bad : {"4", "-2", "rope", "2x"}) {
+    CAPTURE(bad);
+    ScopedEnv env("DYNAMO_DECODE_ATTN", bad);
+    Model model;
+    model.config = tiny_config(0);
+    model.weights = make_test_weights(model.config, 1, 0.08f);
+    CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_DECODE_ATTN"),
+                         ConfigError);
   }
 }
 
