@@ -131,6 +131,20 @@ struct DecodeBatch {
   StepRequest req;
 };
 
+// Random KV contents (never time on zeros): the whole cache is one allocation starting at layer 0 K.
+void fill_kv_random(CudaExecutor& ex, cudaStream_t s) {
+  const KvCacheInfo info = ex.kv_cache_info();
+  fill_normal_bf16(static_cast<__nv_bfloat16*>(ex.kv_block_ptr(0, 0, false)),
+                   size_t(info.num_blocks) * info.bytes_per_block / 2, 7, 1.f, s);
+  CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+// Weight bytes one decode step reads: all but the input embedding table (one row per token).
+double decode_weight_bytes(const CudaExecutor& ex, const ModelConfig& c) {
+  const size_t embed_bytes = c.tie_word_embeddings ? 0 : size_t(c.vocab_size) * c.hidden_size * 2;
+  return double(ex.weight_bytes() - embed_bytes);
+}
+
 double time_steps(Executor& ex, const StepRequest& req, int warmup, int reps) {
   for (int i = 0; i < warmup; ++i) ex.step(req);
   std::vector<double> t;
@@ -201,13 +215,9 @@ int bench(const Args& args) {
   std::printf("executor ready in %.1f s: weights %.2f GiB, %d KV blocks of %d tokens\n",
               std::chrono::duration<double>(Clock::now() - t0).count(), ex.weight_bytes() / 1073741824.0,
               ex.kv_cache_info().num_blocks, ex.kv_cache_info().block_size);
-  // Random KV contents (never time on zeros): the whole cache is one allocation starting at layer 0 K.
   const KvCacheInfo info = ex.kv_cache_info();
-  fill_normal_bf16(static_cast<__nv_bfloat16*>(ex.kv_block_ptr(0, 0, false)),
-                   size_t(info.num_blocks) * info.bytes_per_block / 2, 7, 1.f, s);
-  CUDA_CHECK(cudaStreamSynchronize(s));
-  const size_t embed_bytes = c.tie_word_embeddings ? 0 : size_t(c.vocab_size) * c.hidden_size * 2;
-  const double weights_read = double(ex.weight_bytes() - embed_bytes);
+  fill_kv_random(ex, s);
+  const double weights_read = decode_weight_bytes(ex, c);
   SamplingParams greedy;
   greedy.temperature = 0.f;
   std::printf("\n| batch | context | step ms | floor ms | ratio | tokens/s | graph replay ms |\n"
@@ -368,11 +378,7 @@ int tp_bench(const Args& args) {
     CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
     std::printf("  %s: weights %.2f GiB, %.1f of %.1f GiB in use\n", r->device_name().c_str(),
                 r->weight_bytes() / 1073741824.0, (total_b - free_b) / 1073741824.0, total_b / 1073741824.0);
-    // Random KV contents (never time on zeros).
-    const KvCacheInfo ri = r->kv_cache_info();
-    fill_normal_bf16(static_cast<__nv_bfloat16*>(r->kv_block_ptr(0, 0, false)),
-                     size_t(ri.num_blocks) * ri.bytes_per_block / 2, 7, 1.f, nullptr);
-    CUDA_CHECK(cudaDeviceSynchronize());
+    fill_kv_random(*r, nullptr);
   }
   std::printf("%s ready in %.1f s: weights %.2f GiB over %d GPUs, %d KV blocks of %d tokens\n",
               ex.device_name().c_str(), std::chrono::duration<double>(Clock::now() - t0).count(),
@@ -423,11 +429,8 @@ int parts_bench(const Args& args) {
   o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
   CudaExecutor ex(model, o);
   const KvCacheInfo info = ex.kv_cache_info();
-  fill_normal_bf16(static_cast<__nv_bfloat16*>(ex.kv_block_ptr(0, 0, false)),
-                   size_t(info.num_blocks) * info.bytes_per_block / 2, 7, 1.f, s);
-  CUDA_CHECK(cudaStreamSynchronize(s));
-  const size_t embed_bytes = c.tie_word_embeddings ? 0 : size_t(c.vocab_size) * c.hidden_size * 2;
-  const double weights_read = double(ex.weight_bytes() - embed_bytes);
+  fill_kv_random(ex, s);
+  const double weights_read = decode_weight_bytes(ex, c);
   SamplingParams greedy;
   greedy.temperature = 0.f;
   using E = CudaExecutor;

@@ -74,13 +74,26 @@ Trace run_trace(CudaExecutor& ex, uint64_t seed, int vocab, int steps) {
   return t;
 }
 
-}  // namespace
+void expect_same(const Trace& t, const Trace& ref) {
+  REQUIRE(t.logits.size() == ref.logits.size());
+  for (size_t i = 0; i < t.logits.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(t.logits[i].size() == ref.logits[i].size());
+    CHECK(t.logits[i] == ref.logits[i]);  // exact: same roundings, same summation orders
+  }
+  CHECK(t.tokens == ref.tokens);
+}
 
-TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logits and tokens bit for bit") {
+// For each tiny model variant, through decode graphs and eager launches: the trace with `var` set to
+// `ref_value`, then with each of `values`, every logit and token equal to the reference's.
+// check(executor, trace, value) adds the switch's own checks (value "" for the reference run).
+template <typename Check>
+void expect_bit_identical(std::initializer_list<int> variants, const char* var, const std::string& ref_value,
+                          const std::vector<std::string>& values, Check check) {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   constexpr int kSteps = 8;
-  for (int variant : {0, 1}) {
+  for (int variant : variants) {
     CAPTURE(variant);
     Model model;
     model.config = tiny_config(variant);
@@ -90,69 +103,48 @@ TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logit
       CAPTURE(eager);
       Trace ref;
       {
-        ScopedEnv off("DYNAMO_L2_PREFETCH", "0");
+        ScopedEnv off(var, ref_value);
         CudaExecutor ex(model, prefetch_opts(eager));
-        CHECK(ex.l2_prefetch_mode() == CudaExecutor::L2Prefetch::kOff);
         ref = run_trace(ex, seed + 7, vocab, kSteps);
-        CHECK(ref.launches == std::vector<int64_t>{0, 0, 0});
+        check(ex, ref, std::string());
       }
-      for (int mode = 1; mode <= 5; ++mode) {
-        CAPTURE(mode);
-        ScopedEnv on("DYNAMO_L2_PREFETCH", std::to_string(mode));
-        ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "1");
+      for (const std::string& value : values) {
+        CAPTURE(value);
+        ScopedEnv on(var, value);
         CudaExecutor ex(model, prefetch_opts(eager));
-        CHECK(int(ex.l2_prefetch_mode()) == mode);
         const Trace t = run_trace(ex, seed + 7, vocab, kSteps);
-        // Eagerly every decode step enqueues prefetches; with graphs the first step of each size
-        // (eager run + capture) does and replays do not. 3 rows are never prefetched.
-        CHECK(t.launches[0] > 0);
-        CHECK(t.launches[1] > 0);
-        CHECK(t.launches[2] == 0);
-        REQUIRE(t.logits.size() == ref.logits.size());
-        for (size_t i = 0; i < t.logits.size(); ++i) {
-          CAPTURE(i);
-          REQUIRE(t.logits[i].size() == ref.logits[i].size());
-          CHECK(t.logits[i] == ref.logits[i]);  // exact: same kernels, same bytes
-        }
-        CHECK(t.tokens == ref.tokens);
+        check(ex, t, value);
+        expect_same(t, ref);
         if (!eager) CHECK(ex.num_graphs() == 3);  // buckets 1, 2 and 4
       }
     }
   }
 }
 
+}  // namespace
+
+TEST_CASE("l2 prefetch: every DYNAMO_L2_PREFETCH mode gives the switch-off logits and tokens bit for bit") {
+  ScopedEnv mb("DYNAMO_L2_PREFETCH_MB", "1");
+  expect_bit_identical({0, 1}, "DYNAMO_L2_PREFETCH", "0", {"1", "2", "3", "4", "5"},
+                       [](CudaExecutor& ex, const Trace& t, const std::string& mode) {
+                         if (mode.empty()) {
+                           CHECK(ex.l2_prefetch_mode() == CudaExecutor::L2Prefetch::kOff);
+                           CHECK(t.launches == std::vector<int64_t>{0, 0, 0});
+                           return;
+                         }
+                         CHECK(int(ex.l2_prefetch_mode()) == std::stoi(mode));
+                         // Eagerly every decode step enqueues prefetches; with graphs the first step of
+                         // each size (eager run + capture) does and replays do not. 3 rows never are.
+                         CHECK(t.launches[0] > 0);
+                         CHECK(t.launches[1] > 0);
+                         CHECK(t.launches[2] == 0);
+                       });
+}
+
 TEST_CASE("decode attention: every DYNAMO_DECODE_ATTN mode gives the plain kernel's logits and tokens bit for bit") {
-  const uint64_t seed = fresh_seed();
-  INFO("seed " << seed);
-  constexpr int kSteps = 8;
-  for (int variant : {0, 1, 2}) {  // GQA 4 / head 64, qwen3-like head 128, llama3 RoPE with GQA 8
-    CAPTURE(variant);
-    Model model;
-    model.config = tiny_config(variant);
-    model.weights = make_test_weights(model.config, seed + variant, 0.08f);
-    const int vocab = int(model.config.vocab_size);
-    for (bool eager : {false, true}) {
-      CAPTURE(eager);
-      Trace ref;
-      {
-        ScopedEnv plain("DYNAMO_DECODE_ATTN", "0");
-        CudaExecutor ex(model, prefetch_opts(eager));
-        ref = run_trace(ex, seed + 11, vocab, kSteps);
-      }
-      for (int mode = 1; mode <= 3; ++mode) {
-        CAPTURE(mode);
-        ScopedEnv on("DYNAMO_DECODE_ATTN", std::to_string(mode));
-        CudaExecutor ex(model, prefetch_opts(eager));
-        const Trace t = run_trace(ex, seed + 11, vocab, kSteps);
-        REQUIRE(t.logits.size() == ref.logits.size());
-        for (size_t i = 0; i < t.logits.size(); ++i) {
-          CAPTURE(i);
-          CHECK(t.logits[i] == ref.logits[i]);  // exact: same roundings, same summation orders
-        }
-        CHECK(t.tokens == ref.tokens);
-      }
-    }
-  }
+  // GQA 4 / head 64, qwen3-like head 128, llama3 RoPE with GQA 8; -1 is the default choice by batch.
+  expect_bit_identical({0, 1, 2}, "DYNAMO_DECODE_ATTN", "0", {"1", "2", "3", "-1"},
+                       [](CudaExecutor&, const Trace&, const std::string&) {});
   for (const char* bad : {"4", "-2", "rope", "2x"}) {
     CAPTURE(bad);
     ScopedEnv env("DYNAMO_DECODE_ATTN", bad);
