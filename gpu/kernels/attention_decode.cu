@@ -112,9 +112,8 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   if constexpr (PRE > 0) {
     constexpr int PIECES = D / 8;  // 16-byte pieces per row
     for (int idx = tid; idx < (pre_end - start) * PIECES; idx += kThreads) {
-      const int r = idx / PIECES, c = (idx % PIECES) * 8, j = start + r;
-      const int64_t off = (int64_t(bt[j / p.block_size]) * p.block_size + j % p.block_size) * p.num_kv_heads * D +
-                          int64_t(kvh) * D + c;
+      const int r = idx / PIECES, c = (idx % PIECES) * 8;
+      const int64_t off = paged_kv_offset(bt, start + r, p.block_size, p.num_kv_heads, kvh, D) + c;
       cp_async16(smem_u32(&sK[r][c]), p.k_cache + off);
       cp_async16(smem_u32(&sV[r][c]), p.v_cache + off);
     }
@@ -222,7 +221,13 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   }
   if constexpr (PRE > 0) cp_async_wait<0>();
   __syncthreads();
-  const int64_t head_off = int64_t(kvh) * D + d0;
+  // This thread's 8 dims of key j's K (or V) row: staged in shared memory, the new token's (rotated
+  // here), or in the cache.
+  auto key_row = [&](int j, const bf16* staged, const bf16* fresh_row, const bf16* cache) -> const bf16* {
+    if (j < pre_end) return staged + (j - start) * D + d0;
+    if (ROPE && j == fresh) return fresh_row + d0;
+    return cache + paged_kv_offset(bt, j, p.block_size, p.num_kv_heads, kvh, D) + d0;
+  };
 
   for (int c = start; c < end; c += CHUNK) {
     const int n = min(CHUNK, end - c);
@@ -234,17 +239,7 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
         const int jj = base + u * KPB + kg;
 #pragma unroll
         for (int i = 0; i < 8; ++i) k[u][i] = 0.f;
-        if (jj < n) {
-          const int j = c + jj;
-          if (j < pre_end) {
-            load8(&sK[j - start][d0], k[u]);
-          } else if (ROPE && j == fresh) {
-            load8(sKnew + d0, k[u]);
-          } else {
-            const int64_t blk = bt[j / p.block_size];
-            load8(p.k_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, k[u]);
-          }
-        }
+        if (jj < n) load8(key_row(c + jj, &sK[0][0], sKnew, p.k_cache), k[u]);
       }
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
@@ -297,17 +292,7 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
         const int jj = base + u * KPB + kg;
 #pragma unroll
         for (int i = 0; i < 8; ++i) v[u][i] = 0.f;
-        if (jj < n) {
-          const int j = c + jj;
-          if (j < pre_end) {
-            load8(&sV[j - start][d0], v[u]);
-          } else if (ROPE && j == fresh) {
-            load8(sVnew + d0, v[u]);
-          } else {
-            const int64_t blk = bt[j / p.block_size];
-            load8(p.v_cache + (blk * p.block_size + j % p.block_size) * p.num_kv_heads * D + head_off, v[u]);
-          }
-        }
+        if (jj < n) load8(key_row(c + jj, &sV[0][0], sVnew, p.v_cache), v[u]);
       }
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {

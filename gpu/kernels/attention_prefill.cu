@@ -72,8 +72,7 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const Atten
       const int j = kb + r;
       uint4 kv = make_uint4(0, 0, 0, 0), vv = kv;
       if (j < kv_end) {
-        const int64_t blk = bt[j / p.block_size];
-        const int64_t off = ((blk * p.block_size + j % p.block_size) * p.num_kv_heads + kvh) * D + c;
+        const int64_t off = paged_kv_offset(bt, j, p.block_size, p.num_kv_heads, kvh, D) + c;
         kv = *reinterpret_cast<const uint4*>(p.k_cache + off);
         vv = *reinterpret_cast<const uint4*>(p.v_cache + off);
       }

@@ -98,7 +98,7 @@ __global__ void __launch_bounds__(Config<D, MT, HPC>::threads, Config<D, MT, HPC
       const int j = kb + r;
       const bool ok = j < kv_end;
       int64_t off = 0;
-      if (ok) off = ((int64_t(bt[j / bs]) * bs + j % bs) * nkv + kvh) * D + c;
+      if (ok) off = paged_kv_offset(bt, j, bs, nkv, kvh, D) + c;
       cp_async16(smem_u32(k_dst + r * C::ld + c), p.k_cache + off, ok);
       cp_async16(smem_u32(v_dst + r * C::ld + c), p.v_cache + off, ok);
     }

@@ -54,6 +54,13 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
+// Element offset of key j, kv head kvh, dim 0 in one layer of the paged cache
+// [blocks][block_size][num_kv_heads][head_dim], through the sequence's block table bt.
+__device__ __forceinline__ int64_t paged_kv_offset(const int32_t* bt, int j, int block_size, int num_kv_heads,
+                                                   int kvh, int head_dim) {
+  return ((int64_t(bt[j / block_size]) * block_size + j % block_size) * num_kv_heads + kvh) * head_dim;
+}
+
 __device__ __forceinline__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
 
 }  // namespace dynamo::gpu

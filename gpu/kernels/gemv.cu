@@ -15,6 +15,10 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kUnroll = 4;
 
+// 16-byte loads per lane issued before the PDL wait. 8 measured the same as 4 on an H100 (batch-1
+// decode step 5.94 vs 5.94 ms), 16 slower (6.39 ms: 128 registers, half the resident blocks).
+constexpr int kPreloads = 4;
+
 __device__ __forceinline__ void store_out(bf16* y, float v) { *y = __float2bfloat16(v); }
 __device__ __forceinline__ void store_out(float* y, float v) { *y = v; }
 
@@ -28,18 +32,18 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   }
 }
 
-// Before the wait each lane requests its first PRE 16-byte pieces of the row (lane + 32 u): the
+// Before the wait each lane requests its first kPreloads 16-byte pieces of the row (lane + 32 u): the
 // weights are no kernel's output, so they stream while the previous kernels finish.
-template <int M, int PRE, typename Out>
+template <int M, typename Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out) {
   pdl_begin();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
   const uint4* wr = reinterpret_cast<const uint4*>(w + size_t(n) * in);
   const int vecs = in / 8;
-  uint4 pre[PRE];
+  uint4 pre[kPreloads];
 #pragma unroll
-  for (int u = 0; u < PRE; ++u)
+  for (int u = 0; u < kPreloads; ++u)
     if (n < out && lane + 32 * u < vecs) pre[u] = __ldcs(wr + lane + 32 * u);  // streamed once: not kept in L2
   pdl_wait();
   if (n >= out) return;
@@ -59,9 +63,9 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const 
     }
   };
 #pragma unroll
-  for (int u = 0; u < PRE; ++u)
+  for (int u = 0; u < kPreloads; ++u)
     if (lane + 32 * u < vecs) fma8(pre[u], lane + 32 * u);
-  int k = lane + 32 * PRE;
+  int k = lane + 32 * kPreloads;
   for (; k + 32 * (kUnroll - 1) < vecs; k += 32 * kUnroll) {
     uint4 wv[kUnroll];
 #pragma unroll
@@ -78,11 +82,12 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const 
 }
 
 // Gate/up product fused with SwiGLU: warp n dots x with W rows n (gate) and inter + n (up) and
-// writes bf16(bf16(silu(bf16(g))) * bf16(u)), the rounding of the unfused path. PRE pieces of each of
-// the two rows are requested before the wait.
-template <int M, int PRE>
+// writes bf16(bf16(silu(bf16(g))) * bf16(u)), the rounding of the unfused path. kPreloads / 2 pieces
+// of each of the two rows are requested before the wait.
+template <int M>
 __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x, const bf16* w, bf16* y, int in,
                                                                   int inter) {
+  constexpr int PRE = kPreloads / 2;  // pieces of each of the two rows
   pdl_begin();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
@@ -138,14 +143,10 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x,
   }
 }
 
-// 16-byte loads per lane issued before the PDL wait. 8 measured the same as 4 on an H100 (batch-1
-// decode step 5.94 vs 5.94 ms), 16 slower (6.39 ms: 128 registers, half the resident blocks).
-constexpr int kPreloads = 4;
-
 template <int M, typename Out>
 void launch_rows(const bf16* x, const bf16* w, Out* y, int in, int out, cudaStream_t stream) {
   const dim3 grid((out + kWarps - 1) / kWarps), block(kWarps * 32);
-  launch_pdl(gemv_kernel<M, kPreloads, Out>, grid, block, 0, stream, x, w, y, in, out);
+  launch_pdl(gemv_kernel<M, Out>, grid, block, 0, stream, x, w, y, in, out);
 }
 
 template <typename Out>
@@ -176,10 +177,9 @@ void gemv_f32(const bf16* x, const bf16* w, float* y, int rows, int in, int out,
 
 void gemv_swiglu(const bf16* x, const bf16* gate_up, bf16* y, int rows, int in, int inter, cudaStream_t stream) {
   const dim3 grid((inter + kWarps - 1) / kWarps), block(kWarps * 32);
-  constexpr int pre = kPreloads / 2;  // pieces of each of the two rows
   switch (rows) {
-    case 1: launch_pdl(gemv_swiglu_kernel<1, pre>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
-    case 2: launch_pdl(gemv_swiglu_kernel<2, pre>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
+    case 1: launch_pdl(gemv_swiglu_kernel<1>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
+    case 2: launch_pdl(gemv_swiglu_kernel<2>, grid, block, 0, stream, x, gate_up, y, in, inter); break;
     default: throw std::invalid_argument("gemv_swiglu: 1 or 2 rows");
   }
   CUDA_CHECK_LAUNCH();

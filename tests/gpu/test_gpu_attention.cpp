@@ -152,6 +152,14 @@ std::vector<float> run_prefill(const PagedCase& c, PrefillFn fn = attention_pref
   return dout.download_f();
 }
 
+// Every prefill kernel's output against `ref`, bf16 tolerance.
+void check_prefill_kernels(const PagedCase& c, const std::vector<double>& ref) {
+  for (const auto& k : kPrefillKernels) {
+    CAPTURE(k.name);
+    CHECK(rel_err(run_prefill(c, k.fn), ref) < 1e-2);
+  }
+}
+
 // The same cache and block tables as `full` (one sequence), but only query rows [first, first + len):
 // the step a chunked prefill makes once `first` tokens are in the cache.
 PagedCase chunk_of(const PagedCase& full, int first, int len) {
@@ -229,11 +237,7 @@ TEST_CASE("attention_prefill: causal paged attention with cached prefixes, GQA 1
         // q_len 1, 17, 65, 130 (partial tiles), prefixes crossing blocks and 64-key tiles.
         c.seqs = {{0, 1}, {0, 17}, {0, 130}, {35, 30}, {100, 1}, {16, 64}, {47, 65}, {200, 3}};
         c.build(rng);
-        const auto ref = c.reference();
-        for (const auto& k : kPrefillKernels) {
-          CAPTURE(k.name);
-          CHECK(rel_err(run_prefill(c, k.fn), ref) < 1e-2);
-        }
+        check_prefill_kernels(c, c.reference());
       }
     }
   }
@@ -250,11 +254,7 @@ TEST_CASE("attention_prefill: prefixes at tile edges, Llama-3.1-8B head layout")
   // Prefix lengths one short of, at and one past a 64-key tile; q_len below, at and past 64.
   c.seqs = {{63, 1}, {64, 64}, {65, 63}, {127, 66}, {128, 2}, {0, 129}, {1, 64}};
   c.build(rng);
-  const auto ref = c.reference();
-  for (const auto& k : kPrefillKernels) {
-    CAPTURE(k.name);
-    CHECK(rel_err(run_prefill(c, k.fn), ref) < 1e-2);
-  }
+  check_prefill_kernels(c, c.reference());
 }
 
 TEST_CASE("attention_prefill: chunked prefill gives the rows of one full pass") {
@@ -294,10 +294,7 @@ TEST_CASE("attention_prefill: all kernels agree on a long prompt") {
   c.seqs = {{0, 1000}, {500, 37}};
   c.build(rng);
   const auto b = run_prefill(c, attention_prefill_wmma);
-  for (const auto& k : kPrefillKernels) {
-    CAPTURE(k.name);
-    CHECK(rel_err(run_prefill(c, k.fn), std::vector<double>(b.begin(), b.end())) < 1e-2);
-  }
+  check_prefill_kernels(c, std::vector<double>(b.begin(), b.end()));
 }
 
 TEST_CASE("attention_decode: split-K over the context, batch 1..256, contexts across block boundaries") {

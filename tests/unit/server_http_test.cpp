@@ -191,12 +191,10 @@ TEST_CASE("server_http: health, models, tokenize, detokenize, metrics") {
 
 TEST_CASE("server_http: keep-alive serves several requests on one connection") {
   ServerFixture f;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  stream.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
-  beast::flat_buffer buf;
+  namespace http = boost::beast::http;
+  test::KeepAliveConnection conn(f.server.port());
+  auto& stream = conn.stream;
+  auto& buf = conn.buf;
   for (int i = 0; i < 3; ++i) {
     const bool streamed = i == 1;
     http::request<http::string_body> req(http::verb::post, "/v1/completions", 11);
@@ -240,12 +238,10 @@ TEST_CASE("server_http: a keep-alive connection serves the next request after a 
   // Before the fix the HEAD response carried GET's body, which the client read as the start of the
   // next response.
   ServerFixture f;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  stream.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
-  beast::flat_buffer buf;
+  namespace http = boost::beast::http;
+  test::KeepAliveConnection conn(f.server.port());
+  auto& stream = conn.stream;
+  auto& buf = conn.buf;
   for (const auto verb : {http::verb::head, http::verb::get, http::verb::head, http::verb::get}) {
     http::request<http::empty_body> req(verb, "/v1/models", 11);
     req.set(http::field::host, "x");

@@ -83,6 +83,16 @@ struct HttpReply {
   std::string content_length;
 };
 
+// One open connection to the server for several requests in a row (keep-alive tests).
+struct KeepAliveConnection {
+  explicit KeepAliveConnection(uint16_t port) {
+    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  }
+  boost::asio::io_context ioc;
+  boost::beast::tcp_stream stream{ioc};
+  boost::beast::flat_buffer buf;  // bytes read past the last response
+};
+
 // One request on a fresh connection (for HEAD the reply's body is whatever follows the headers
 // before the server closes, which must be nothing).
 inline HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
