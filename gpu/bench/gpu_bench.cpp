@@ -441,6 +441,8 @@ int parts_bench(const Args& args) {
       {"without the in-layer products", E::kSkipProducts},
       {"products only (+ embedding, final norm, LM head)", E::kSkipAttention | E::kSkipNorms},
       {"attention + norms only (+ LM head)", E::kSkipProducts},
+      {"attention only (+ LM head)", E::kSkipProducts | E::kSkipNorms},
+      {"LM head only (+ embedding, final norm)", E::kSkipProducts | E::kSkipNorms | E::kSkipAttention},
       {"QKV + o_proj products only (+ LM head)", E::kSkipAttention | E::kSkipNorms | E::kSkipMlpProducts},
       {"gate/up + down products only (+ LM head)", E::kSkipAttention | E::kSkipNorms | E::kSkipAttnProducts}};
   std::printf("\n| batch | context | parts | graph replay ms | weight stream GB/s (products only) |\n"

@@ -42,11 +42,10 @@ struct Rope8 {
     }
   }
 
-  // x: the head's dims [d0, d0 + 8), unrotated; the partner dims are read from `head`.
-  __device__ __forceinline__ void apply(const bf16* head, float (&x)[8]) const {
+  // x: the head's dims [d0, d0 + 8), unrotated; y: its dims [partner, partner + 8) (the caller loads
+  // both together, so that their round trips overlap).
+  __device__ __forceinline__ void rotate(const float (&y)[8], float (&x)[8]) const {
     if (partner < 0) return;
-    float y[8];
-    load8(head + partner, y);
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const float x1 = lo ? x[i] : y[i], x2 = lo ? y[i] : x[i];
@@ -186,14 +185,27 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   float q[MAXG][8], acc[MAXG][8];
   {
     const Rope8 rot(d0, p.cos_sin + int64_t(s) * (p.rotary_dim / 2), ROPE ? p.rotary_dim : 0);
+    // Every head's q (and RoPE partner) loads go out before any is used: one round trip, not one per head.
+    uint4 qraw[MAXG], praw[MAXG];
+#pragma unroll
+    for (int g = 0; g < MAXG; ++g) {
+      if (g < G) {
+        const bf16* head = qrow + (kvh * G + g) * D;
+        qraw[g] = *reinterpret_cast<const uint4*>(head + d0);
+        if (ROPE && rot.partner >= 0) praw[g] = *reinterpret_cast<const uint4*>(head + rot.partner);
+      }
+    }
 #pragma unroll
     for (int g = 0; g < MAXG; ++g) {
 #pragma unroll
       for (int i = 0; i < 8; ++i) q[g][i] = acc[g][i] = 0.f;
       if (g < G) {
-        const bf16* head = qrow + (kvh * G + g) * D;
-        load8(head + d0, q[g]);
-        if constexpr (ROPE) rot.apply(head, q[g]);
+        unpack8(qraw[g], q[g]);
+        if (ROPE && rot.partner >= 0) {
+          float y[8];
+          unpack8(praw[g], y);
+          rot.rotate(y, q[g]);
+        }
 #pragma unroll
         for (int i = 0; i < 8; ++i) q[g][i] *= scale_log2;
       }
@@ -201,13 +213,18 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
     if (fresh >= 0 && tid < TPK) {  // lanes 0..TPK-1 of warp 0: their d0 is tid * 8, so rot fits
       const bf16* khead = qrow + (p.num_heads + kvh) * D;
       const bf16* vhead = qrow + (p.num_heads + p.num_kv_heads + kvh) * D;
-      float kx[8];
-      load8(khead + d0, kx);
-      rot.apply(khead, kx);
-      store8(sKnew + d0, kx);  // kx holds bf16 values: exact
+      // All four loads in flight together: the new token's block is on the step's critical path.
+      const uint4 kraw = *reinterpret_cast<const uint4*>(khead + d0);
       const uint4 vraw = *reinterpret_cast<const uint4*>(vhead + d0);
-      *reinterpret_cast<uint4*>(sVnew + d0) = vraw;
+      uint4 kpart = kraw;
+      if (rot.partner >= 0) kpart = *reinterpret_cast<const uint4*>(khead + rot.partner);
       const int slot = p.slots[s];
+      float kx[8], ky[8];
+      unpack8(kraw, kx);
+      unpack8(kpart, ky);
+      rot.rotate(ky, kx);
+      store8(sKnew + d0, kx);  // kx holds bf16 values: exact
+      *reinterpret_cast<uint4*>(sVnew + d0) = vraw;
       if (slot >= 0) {
         const int64_t off = (int64_t(slot) * p.num_kv_heads + kvh) * D + d0;
         *reinterpret_cast<uint4*>(p.k_store + off) = *reinterpret_cast<const uint4*>(sKnew + d0);
@@ -241,18 +258,27 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
         for (int i = 0; i < 8; ++i) k[u][i] = 0.f;
         if (jj < n) load8(key_row(c + jj, &sK[0][0], sKnew, p.k_cache), k[u]);
       }
+      // Every head of the group at once (q is zero past G): the heads' shuffle chains are independent
+      // and overlap, instead of one chain's latency after another.
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const int jj = base + u * KPB + kg;
+        float d[MAXG];
 #pragma unroll
         for (int g = 0; g < MAXG; ++g) {
-          if (g >= G) break;
-          float d = 0.f;
+          d[g] = 0.f;
 #pragma unroll
-          for (int i = 0; i < 8; ++i) d += q[g][i] * k[u][i];
+          for (int i = 0; i < 8; ++i) d[g] += q[g][i] * k[u][i];
+        }
 #pragma unroll
-          for (int o = TPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-          if (jj < n && (lane % TPK) == 0) sS[g][jj] = d;
+        for (int o = TPK / 2; o > 0; o >>= 1) {
+#pragma unroll
+          for (int g = 0; g < MAXG; ++g) d[g] += __shfl_xor_sync(0xffffffffu, d[g], o);
+        }
+        if (jj < n && (lane % TPK) == 0) {
+#pragma unroll
+          for (int g = 0; g < MAXG; ++g)
+            if (g < G) sS[g][jj] = d[g];
         }
       }
     }

@@ -20,9 +20,8 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// 8 bf16 values moved as one 16-byte access.
-__device__ __forceinline__ void load8(const bf16* p, float (&out)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+// The 8 bf16 values of one 16-byte piece, as floats.
+__device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -30,6 +29,11 @@ __device__ __forceinline__ void load8(const bf16* p, float (&out)[8]) {
     out[2 * i] = f.x;
     out[2 * i + 1] = f.y;
   }
+}
+
+// 8 bf16 values moved as one 16-byte access.
+__device__ __forceinline__ void load8(const bf16* p, float (&out)[8]) {
+  unpack8(*reinterpret_cast<const uint4*>(p), out);
 }
 
 __device__ __forceinline__ void store8(bf16* p, const float (&v)[8]) {

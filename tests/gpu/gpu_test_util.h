@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -34,7 +35,11 @@ inline std::vector<float> from_bits(const std::vector<uint16_t>& v) {
 }
 
 // Fresh data every run: the seed comes from std::random_device and is printed on failure by the tests.
-inline uint64_t fresh_seed() { return (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}(); }
+// A new seed per run (tests log it); DYNAMO_TEST_SEED=N gives N instead, to repeat a failed run.
+inline uint64_t fresh_seed() {
+  if (const char* e = std::getenv("DYNAMO_TEST_SEED"); e != nullptr && *e != '\0') return std::strtoull(e, nullptr, 10);
+  return (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+}
 
 inline std::vector<float> random_bf16_values(std::mt19937_64& rng, size_t n, float scale = 1.f) {
   std::normal_distribution<float> dist(0.f, scale);

@@ -43,7 +43,7 @@ TEST_CASE("add_rms_norm matches the bf16 reference, with and without the residua
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  for (int hidden : {64, 576, 4096, 8192}) {
+  for (int hidden : {64, 576, 4096, 8192, 12288}) {  // 12288: wider than the registers hold
     for (int rows : {1, 7, 64}) {
       for (bool with_x : {false, true}) {
         CAPTURE(hidden);
