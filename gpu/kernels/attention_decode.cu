@@ -258,8 +258,11 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
         for (int i = 0; i < 8; ++i) k[u][i] = 0.f;
         if (jj < n) load8(key_row(c + jj, &sK[0][0], sKnew, p.k_cache), k[u]);
       }
-      // Every head of the group at once (q is zero past G): the heads' shuffle chains are independent
-      // and overlap, instead of one chain's latency after another.
+      // Every head of the group at once (q is zero past G), summed over the key's TPK lanes by a
+      // reduce-scatter: at each offset a lane keeps the half of its heads that its lane bit picks and adds
+      // the partner lane's copy of that half (then, one head left, plain butterfly steps). The additions
+      // form the butterfly's tree, so the sums are the butterfly's bits; 4 heads over 16 lanes take 5
+      // shuffles per key instead of 16.
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const int jj = base + u * KPB + kg;
@@ -270,15 +273,29 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
 #pragma unroll
           for (int i = 0; i < 8; ++i) d[g] += q[g][i] * k[u][i];
         }
+        int h0 = 0;  // the head of d[0] after the halvings
 #pragma unroll
-        for (int o = TPK / 2; o > 0; o >>= 1) {
+        for (int o = TPK / 2, cnt = MAXG; o > 0; o >>= 1) {
+          if (cnt > 1) {
+            const bool upper = (lane & o) != 0;
 #pragma unroll
-          for (int g = 0; g < MAXG; ++g) d[g] += __shfl_xor_sync(0xffffffffu, d[g], o);
+            for (int i = 0; i < cnt / 2; ++i) {
+              const float send = upper ? d[i] : d[i + cnt / 2];
+              const float keep = upper ? d[i + cnt / 2] : d[i];
+              d[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+            }
+            if (upper) h0 += cnt / 2;
+            cnt /= 2;
+          } else {
+            d[0] += __shfl_xor_sync(0xffffffffu, d[0], o);
+          }
         }
-        if (jj < n && (lane % TPK) == 0) {
+        constexpr int HELD = MAXG >= TPK ? MAXG / TPK : 1;    // heads a lane holds at the end
+        constexpr int STRIDE = MAXG >= TPK ? 1 : TPK / MAXG;  // lanes that hold the same head
+        if (jj < n && lane % STRIDE == 0) {
 #pragma unroll
-          for (int g = 0; g < MAXG; ++g)
-            if (g < G) sS[g][jj] = d[g];
+          for (int i = 0; i < HELD; ++i)
+            if (h0 + i < G) sS[h0 + i][jj] = d[i];
         }
       }
     }
