@@ -1,6 +1,7 @@
-// The CUDA executor's forward pass: embedding, then per layer norm -> fused QKV -> (bias, q/k norm)
-// -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up -> SwiGLU -> down, then
-// the final norm and the lm_head over the rows that are sampled. No host synchronisation inside.
+// The CUDA executor's forward pass: embedding, then per layer norm -> fused QKV (+ bias, before the
+// rounding) -> (q/k norm) -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up ->
+// SwiGLU -> down, then the final norm and the lm_head over the rows that are sampled. No host
+// synchronisation inside.
 // As a TP rank: vocab-shard embedding + all-reduce, all-reduce after o_proj and after down, and the
 // vocab-shard logits all-gathered into the full rows on rank 0 (sampling stays whole on rank 0).
 #include <algorithm>
@@ -100,9 +101,8 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);
     if (norms) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
-    if (attn_products) linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd);
+    if (attn_products) linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd, w.qkv_bias);
     if (prefetch) prefetch_weights(w.o, o_bytes, op);
-    if (w.qkv_bias) add_bias(qkv_, w.qkv_bias, T, qkvd, stream_);
     if (w.q_norm) {
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
       head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "gpu/cuda_check.h"
+#include "gpu/kernels/elementwise.cuh"
 #include "gpu/kernels/gemv.cuh"
 
 namespace dynamo::gpu {
@@ -13,6 +14,8 @@ Linear::Linear(cudaStream_t stream, size_t workspace_bytes) : stream_(stream) {
   // DYNAMO_GEMV_MAX_ROWS (0..8) moves the switch to cuBLAS, for measuring both paths.
   if (const char* env = std::getenv("DYNAMO_GEMV_MAX_ROWS")) gemv_max_rows_ = std::clamp(std::atoi(env), 0, kGemvMaxRows);
   CUBLAS_CHECK(cublasCreate(&handle_));
+  CUBLAS_CHECK(cublasLtCreate(&lt_));
+  workspace_bytes_ = workspace_bytes;
   CUBLAS_CHECK(cublasSetStream(handle_, stream));
   CUDA_CHECK(cudaMalloc(&workspace_, workspace_bytes));
   CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, workspace_bytes));
@@ -21,14 +24,20 @@ Linear::Linear(cudaStream_t stream, size_t workspace_bytes) : stream_(stream) {
 
 Linear::~Linear() {
   if (handle_) cublasDestroy(handle_);
+  if (lt_) cublasLtDestroy(lt_);
   if (workspace_) cudaFree(workspace_);
 }
 
-// Column-major view: y^T[out, rows] = W[in, out]^T (op T) * x^T[in, rows].
-void Linear::forward(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out) {
+// Column-major view: y^T[out, rows] = W[in, out]^T (op T) * x^T[in, rows]. A bias goes through the
+// skinny kernel's or cuBLASLt's epilogue, added in fp32 before the one rounding to bf16 (cuBLAS's
+// beta * C was measured to round the product first).
+void Linear::forward(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
+                     const __nv_bfloat16* bias) {
   if (rows == 0) return;
-  if (rows <= gemv_max_rows_ && in % 8 == 0) return gemv_bf16(x, w, y, rows, in, out, stream_);
-  const float alpha = 1.f, beta = 0.f;
+  if (rows <= gemv_max_rows_ && in % 8 == 0) return gemv_bf16(x, w, y, rows, in, out, stream_, bias);
+  if (bias != nullptr && matmul_bias(x, w, bias, y, rows, in, out)) return;
+  if (bias != nullptr) fill_rows(bias, y, rows, out, stream_);  // no algorithm: beta * C (two roundings)
+  const float alpha = 1.f, beta = bias != nullptr ? 1.f : 0.f;
   CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, CUDA_R_16BF, in, x,
                             CUDA_R_16BF, in, &beta, y, CUDA_R_16BF, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
@@ -46,6 +55,43 @@ bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up
   if (rows < 1 || rows > 2 || rows > gemv_max_rows_ || in % 8 != 0) return false;
   gemv_swiglu(x, gate_up, act, rows, in, inter, stream_);
   return true;
+}
+
+bool Linear::matmul_bias(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias,
+                         __nv_bfloat16* y, int rows, int in, int out) {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  const cudaDataType_t bias_type = CUDA_R_16BF;
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&a, CUDA_R_16BF, in, out, in));    // W as [in, out] column-major
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&b, CUDA_R_16BF, in, rows, in));   // x as [in, rows]
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d, CUDA_R_16BF, out, rows, out)); // y as [out, rows]
+  CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
+                                                    sizeof(workspace_bytes_)));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt_, op, a, b, d, d, pref, 1, &result, &found);
+  const bool ok = st == CUBLAS_STATUS_SUCCESS && found > 0;
+  if (ok) {
+    const float alpha = 1.f, beta = 0.f;
+    CUBLAS_CHECK(cublasLtMatmul(lt_, op, &alpha, w, a, x, b, &beta, y, d, y, d, &result.algo, workspace_,
+                                workspace_bytes_, stream_));
+  }
+  cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatrixLayoutDestroy(d);
+  cublasLtMatrixLayoutDestroy(b);
+  cublasLtMatrixLayoutDestroy(a);
+  cublasLtMatmulDescDestroy(op);
+  return ok;
 }
 
 }  // namespace dynamo::gpu

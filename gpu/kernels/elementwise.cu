@@ -21,10 +21,10 @@ __global__ void swiglu_kernel(const bf16* gate_up, bf16* out, int rows, int inte
   }
 }
 
-__global__ void add_bias_kernel(bf16* x, const bf16* bias, int rows, int cols) {
+__global__ void fill_rows_kernel(const bf16* row, bf16* x, int rows, int cols) {
   const int64_t total = int64_t(rows) * cols;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
-    x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(bias[i % cols]));
+    x[i] = row[i % cols];
 }
 
 __global__ void gather_rows_kernel(const uint4* src, const int32_t* rows, uint4* dst, int vecs) {
@@ -46,9 +46,9 @@ void swiglu(const bf16* gate_up, bf16* out, int rows, int inter, cudaStream_t st
   CUDA_CHECK_LAUNCH();
 }
 
-void add_bias(bf16* x, const bf16* bias, int rows, int cols, cudaStream_t stream) {
+void fill_rows(const bf16* row, bf16* x, int rows, int cols, cudaStream_t stream) {
   if (rows == 0) return;
-  add_bias_kernel<<<grid_for(int64_t(rows) * cols, 256), 256, 0, stream>>>(x, bias, rows, cols);
+  fill_rows_kernel<<<grid_for(int64_t(rows) * cols, 256), 256, 0, stream>>>(row, x, rows, cols);
   CUDA_CHECK_LAUNCH();
 }
 

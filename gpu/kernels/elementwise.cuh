@@ -11,8 +11,8 @@ namespace dynamo::gpu {
 // inter a multiple of 8.
 void swiglu(const __nv_bfloat16* gate_up, __nv_bfloat16* out, int rows, int inter, cudaStream_t stream);
 
-// x[r, c] = bf16(x[r, c] + bias[c]).
-void add_bias(__nv_bfloat16* x, const __nv_bfloat16* bias, int rows, int cols, cudaStream_t stream);
+// x[r, c] = row[c] for r < rows (a bias laid out as a GEMM's C).
+void fill_rows(const __nv_bfloat16* row, __nv_bfloat16* x, int rows, int cols, cudaStream_t stream);
 
 // dst[i] = src[rows[i]]; cols a multiple of 8.
 void gather_rows(const __nv_bfloat16* src, const int32_t* rows, __nv_bfloat16* dst, int n, int cols,

@@ -24,8 +24,11 @@ __device__ __forceinline__ void store_out(float* y, float v) { *y = v; }
 
 // Before the wait each lane requests its first kPreloads 16-byte pieces of the row (lane + 32 u): the
 // weights are no kernel's output, so they stream while the previous kernels finish.
+// bias (may be null): added to the fp32 sum before the one rounding of the output, as a GEMM epilogue
+// (and transformers' addmm) does.
 template <int M, typename Out>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, Out* y, int in, int out) {
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const bf16* w, const bf16* bias, Out* y,
+                                                           int in, int out) {
   pdl_begin();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
@@ -66,7 +69,8 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* x, const 
   for (; k < vecs; k += 32) fma8(__ldcs(wr + k), k);
 #pragma unroll
   for (int m = 0; m < M; ++m) {
-    const float v = warp_sum(acc[m]);
+    float v = warp_sum(acc[m]);
+    if (bias != nullptr) v += __bfloat162float(bias[n]);
     if (lane == 0) store_out(y + size_t(m) * out + n, v);
   }
 }
@@ -134,22 +138,22 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_swiglu_kernel(const bf16* x,
 }
 
 template <int M, typename Out>
-void launch_rows(const bf16* x, const bf16* w, Out* y, int in, int out, cudaStream_t stream) {
+void launch_rows(const bf16* x, const bf16* w, const bf16* bias, Out* y, int in, int out, cudaStream_t stream) {
   const dim3 grid((out + kWarps - 1) / kWarps), block(kWarps * 32);
-  launch_pdl(gemv_kernel<M, Out>, grid, block, 0, stream, x, w, y, in, out);
+  launch_pdl(gemv_kernel<M, Out>, grid, block, 0, stream, x, w, bias, y, in, out);
 }
 
 template <typename Out>
-void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cudaStream_t stream) {
+void launch(const bf16* x, const bf16* w, const bf16* bias, Out* y, int rows, int in, int out, cudaStream_t stream) {
   switch (rows) {
-    case 1: launch_rows<1>(x, w, y, in, out, stream); break;
-    case 2: launch_rows<2>(x, w, y, in, out, stream); break;
-    case 3: launch_rows<3>(x, w, y, in, out, stream); break;
-    case 4: launch_rows<4>(x, w, y, in, out, stream); break;
-    case 5: launch_rows<5>(x, w, y, in, out, stream); break;
-    case 6: launch_rows<6>(x, w, y, in, out, stream); break;
-    case 7: launch_rows<7>(x, w, y, in, out, stream); break;
-    case 8: launch_rows<8>(x, w, y, in, out, stream); break;
+    case 1: launch_rows<1>(x, w, bias, y, in, out, stream); break;
+    case 2: launch_rows<2>(x, w, bias, y, in, out, stream); break;
+    case 3: launch_rows<3>(x, w, bias, y, in, out, stream); break;
+    case 4: launch_rows<4>(x, w, bias, y, in, out, stream); break;
+    case 5: launch_rows<5>(x, w, bias, y, in, out, stream); break;
+    case 6: launch_rows<6>(x, w, bias, y, in, out, stream); break;
+    case 7: launch_rows<7>(x, w, bias, y, in, out, stream); break;
+    case 8: launch_rows<8>(x, w, bias, y, in, out, stream); break;
     default: return;
   }
   CUDA_CHECK_LAUNCH();
@@ -157,12 +161,13 @@ void launch(const bf16* x, const bf16* w, Out* y, int rows, int in, int out, cud
 
 }  // namespace
 
-void gemv_bf16(const bf16* x, const bf16* w, bf16* y, int rows, int in, int out, cudaStream_t stream) {
-  launch(x, w, y, rows, in, out, stream);
+void gemv_bf16(const bf16* x, const bf16* w, bf16* y, int rows, int in, int out, cudaStream_t stream,
+               const bf16* bias) {
+  launch(x, w, bias, y, rows, in, out, stream);
 }
 
 void gemv_f32(const bf16* x, const bf16* w, float* y, int rows, int in, int out, cudaStream_t stream) {
-  launch(x, w, y, rows, in, out, stream);
+  launch(x, w, static_cast<const bf16*>(nullptr), y, rows, in, out, stream);
 }
 
 void gemv_swiglu(const bf16* x, const bf16* gate_up, bf16* y, int rows, int in, int inter, cudaStream_t stream) {

@@ -9,9 +9,10 @@ namespace dynamo::gpu {
 
 constexpr int kGemvMaxRows = 8;
 
-// in must be a multiple of 8. y is bf16 (gemv_bf16) or fp32 (gemv_f32), row-major [rows, out].
+// in must be a multiple of 8. y is bf16 (gemv_bf16) or fp32 (gemv_f32), row-major [rows, out]. bias
+// [out] (may be null) is added before y is rounded to bf16.
 void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
-               cudaStream_t stream);
+               cudaStream_t stream, const __nv_bfloat16* bias = nullptr);
 void gemv_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows, int in, int out,
               cudaStream_t stream);
 

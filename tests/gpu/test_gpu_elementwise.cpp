@@ -112,7 +112,7 @@ TEST_CASE("head_rms_norm normalises each q and k head in place") {
   }
 }
 
-TEST_CASE("swiglu and add_bias match the bf16 reference") {
+TEST_CASE("swiglu matches the bf16 reference") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
@@ -132,14 +132,6 @@ TEST_CASE("swiglu and add_bias match the bf16 reference") {
       }
     CHECK(rel_err(out, ref) < 5e-3);
   }
-  const int rows = 3, cols = 40;
-  auto x = random_bf16_values(rng, rows * cols), b = random_bf16_values(rng, cols);
-  Bf16Buffer dx(x.size()), db(cols);
-  dx.upload_f(x);
-  db.upload_f(b);
-  add_bias(dx.ptr(), db.ptr(), rows, cols, nullptr);
-  auto out = dx.download_f();
-  for (int i = 0; i < rows * cols; ++i) REQUIRE(out[i] == rb(x[i] + b[i % cols]));
 }
 
 namespace {

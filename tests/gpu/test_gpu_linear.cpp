@@ -83,3 +83,25 @@ TEST_CASE("forward_swiglu equals the product followed by swiglu (1 and 2 rows)")
   }
   CHECK_FALSE(lin.forward_swiglu(nullptr, nullptr, nullptr, 3, 64, 8));
 }
+
+// A bias is added before the product's one rounding to bf16 (transformers' addmm), not after it:
+// x . w = 1 + 2^-9 and bias 2^-8 give bf16(1 + 3 * 2^-9) = 1 + 2^-7 in one rounding, while rounding the
+// product first gives bf16(bf16(1 + 2^-9) + 2^-8) = bf16(1 + 2^-8) = 1 (a tie, to even).
+TEST_CASE("Linear with a bias rounds once, through the skinny kernel and cuBLAS") {
+  const int in = 8, out = 40;
+  Linear lin(nullptr);
+  for (int rows : {1, 2, 5, 33}) {
+    CAPTURE(rows);
+    std::vector<float> x(size_t(rows) * in, 0.f), w(size_t(out) * in, 0.f), b(out, 1.f / 256);
+    for (int r = 0; r < rows; ++r) x[size_t(r) * in] = x[size_t(r) * in + 1] = 1.f;
+    for (int n = 0; n < out; ++n) w[size_t(n) * in] = 1.f, w[size_t(n) * in + 1] = 1.f / 512;
+    Bf16Buffer dx(x.size()), dw(w.size()), db(b.size()), dy(size_t(rows) * out);
+    dx.upload_f(x);
+    dw.upload_f(w);
+    db.upload_f(b);
+    dy.poison();
+    lin.forward(dx.ptr(), dw.ptr(), dy.ptr(), rows, in, out, db.ptr());
+    CUDA_CHECK(cudaDeviceSynchronize());
+    for (float v : dy.download_f()) REQUIRE(v == 1.f + 1.f / 128);
+  }
+}
