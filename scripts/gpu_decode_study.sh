@@ -7,7 +7,8 @@
 # with HF=1 hf_compare.py against transformers, then for every variant and setting `gpu_bench parts`
 # (the step with parts left out) and `gpu_bench bench` at BATCHES (default 1,8), and with FULL=1 the
 # default configuration's whole decode + prefill table. Settings: DYNAMO_SETTINGS, "name|VAR=value
-# VAR=value" lines. Logs in $OUT.
+# VAR=value" lines. PARTS=0 leaves the parts runs out; TESTS='<doctest -tc filter>' runs only those
+# tests of the first variant. Logs in $OUT.
 set -uo pipefail
 C=.gpucarry-decode
 if [ "${1:-}" = pack ]; then
@@ -48,7 +49,7 @@ M="--model $C/models/llama-3.1-8b"
 
 v0=${variants[0]}
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
-  timeout 150 "$BIN/$v0/gpu_tests" >"$OUT/tests.log" 2>&1
+  timeout 150 "$BIN/$v0/gpu_tests" ${TESTS:+-tc="$TESTS"} >"$OUT/tests.log" 2>&1
   echo "gpu_tests ($v0) rc=$? after ${SECONDS}s"; tail -2 "$OUT/tests.log"
   grep -E "ERROR|FAILED|seed" "$OUT/tests.log" | head -10
   if [ "${HF:-0}" = 1 ]; then
@@ -73,7 +74,7 @@ for v in "${variants[@]}"; do
     # shellcheck disable=SC2086
     echo "== $v $name $envs" | tee -a "$OUT/parts.log" >>"$OUT/bench.log"
     # shellcheck disable=SC2086
-    timeout 90 env $envs "$BIN/$v/gpu_bench" parts $M --batches 1 --contexts 1024,4096 --reps 30 >>"$OUT/parts.log" 2>&1
+    [ "${PARTS:-1}" = 0 ] || timeout 90 env $envs "$BIN/$v/gpu_bench" parts $M --batches 1 --contexts 1024,4096 --reps 30 >>"$OUT/parts.log" 2>&1
     # shellcheck disable=SC2086
     timeout 90 env $envs "$BIN/$v/gpu_bench" bench $M --reps 20 --batches "${BATCHES:-1,8}" --contexts 1024,4096 --prefill 0 \
       >>"$OUT/bench.log" 2>&1
