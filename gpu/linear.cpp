@@ -23,6 +23,12 @@ Linear::Linear(cudaStream_t stream, size_t workspace_bytes) : stream_(stream) {
 }
 
 Linear::~Linear() {
+  for (auto& [key, p] : bias_plans_) {
+    cublasLtMatrixLayoutDestroy(p.d);
+    cublasLtMatrixLayoutDestroy(p.b);
+    cublasLtMatrixLayoutDestroy(p.a);
+    cublasLtMatmulDescDestroy(p.op);
+  }
   if (handle_) cublasDestroy(handle_);
   if (lt_) cublasLtDestroy(lt_);
   if (workspace_) cudaFree(workspace_);
@@ -57,41 +63,46 @@ bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up
   return true;
 }
 
-bool Linear::matmul_bias(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias,
-                         __nv_bfloat16* y, int rows, int in, int out) {
-  cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
-  CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+// The descriptors and the heuristic's algorithm for one (rows, in, out), made on first use and kept
+// (prefill calls it per layer); only the bias pointer changes between calls.
+const Linear::BiasPlan& Linear::bias_plan(int rows, int in, int out) {
+  const auto key = std::make_tuple(rows, in, out);
+  auto it = bias_plans_.find(key);
+  if (it != bias_plans_.end()) return it->second;
+  BiasPlan p;
+  CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
   const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
   const cudaDataType_t bias_type = CUDA_R_16BF;
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&a, CUDA_R_16BF, in, out, in));    // W as [in, out] column-major
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&b, CUDA_R_16BF, in, rows, in));   // x as [in, rows]
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d, CUDA_R_16BF, out, rows, out)); // y as [out, rows]
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_16BF, in, out, in));     // W as [in, out] column-major
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_16BF, in, rows, in));    // x as [in, rows]
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.d, CUDA_R_16BF, out, rows, out));  // y as [out, rows]
+  cublasLtMatmulPreference_t pref = nullptr;
   CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
                                                     sizeof(workspace_bytes_)));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt_, op, a, b, d, d, pref, 1, &result, &found);
-  const bool ok = st == CUBLAS_STATUS_SUCCESS && found > 0;
-  if (ok) {
-    const float alpha = 1.f, beta = 0.f;
-    CUBLAS_CHECK(cublasLtMatmul(lt_, op, &alpha, w, a, x, b, &beta, y, d, y, d, &result.algo, workspace_,
-                                workspace_bytes_, stream_));
-  }
+  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt_, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
-  cublasLtMatrixLayoutDestroy(d);
-  cublasLtMatrixLayoutDestroy(b);
-  cublasLtMatrixLayoutDestroy(a);
-  cublasLtMatmulDescDestroy(op);
-  return ok;
+  p.ok = st == CUBLAS_STATUS_SUCCESS && found > 0;
+  p.algo = result.algo;
+  return bias_plans_.emplace(key, p).first->second;
+}
+
+bool Linear::matmul_bias(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias,
+                         __nv_bfloat16* y, int rows, int in, int out) {
+  const BiasPlan& p = bias_plan(rows, in, out);
+  if (!p.ok) return false;
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+  const float alpha = 1.f, beta = 0.f;
+  CUBLAS_CHECK(cublasLtMatmul(lt_, p.op, &alpha, w, p.a, x, p.b, &beta, y, p.d, y, p.d, &p.algo, workspace_,
+                              workspace_bytes_, stream_));
+  return true;
 }
 
 }  // namespace dynamo::gpu

@@ -5,6 +5,7 @@
 //   gpu_bench attention [--tokens 4096] [--heads 32] [--kv-heads 8] [--head-dim 128] [--reps 20]
 //   gpu_bench tp --model DIR --device cuda:0,1 [--batches 1,32] [--context 1024] [--reps 30]
 //   gpu_bench parts --model DIR [--batches 1] [--contexts 1024,4096] [--reps 20]
+//   gpu_bench timeline --model DIR [--batches 1] [--contexts 1024,4096] [--reps 5]   (a -DDYNAMO_TIMELINE=1 build)
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,9 +26,11 @@
 #include "gpu/cuda_executor.h"
 #include "gpu/kernels/attention_prefill.cuh"
 #include "gpu/kernels/attention_prefill_mma.cuh"
+#include "gpu/bench/timeline_report.h"
 #include "gpu/kernels/weight_init.cuh"
 #include "gpu/linear.h"
 #include "gpu/register_backend.h"
+#include "gpu/timeline.h"
 #include "gpu/tp_executor.h"
 
 namespace dynamo::gpu {
@@ -467,6 +471,61 @@ int parts_bench(const Args& args) {
   return 0;
 }
 
+// Where a decode step's time goes, block by block: one replay of the step's graph recorded by the
+// instrumented kernels (gpu/kernels/timeline.cuh), grouped into launches, reported per position in a
+// layer (gpu/bench/timeline_report.cpp). Of `reps` recorded replays the one of median length is shown.
+int timeline_bench(const Args& args) {
+  if (!Timeline::compiled_in())
+    throw std::runtime_error("timeline: this gpu_bench was built without -DDYNAMO_TIMELINE=1 in CMAKE_CUDA_FLAGS");
+  const Model model = load_model(args.get("--model", "configs/models/llama-3.1-8b"), LoadFormat::Dummy);
+  const ModelConfig& c = model.config;
+  const auto batches = parse_list(args.get("--batches", "1"));
+  const auto contexts = parse_list(args.get("--contexts", "1024,4096"));
+  const int reps = std::max(1, std::stoi(args.get("--reps", "5")));
+  CUDA_CHECK(cudaSetDevice(0));
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  std::printf("model: %s\n", describe(c).c_str());
+  ExecutorOptions o;
+  o.device = "cuda:0";
+  o.max_model_len = 8192;
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  CudaExecutor ex(model, o);
+  const KvCacheInfo info = ex.kv_cache_info();
+  fill_kv_random(ex, s);
+  const double H = double(c.hidden_size), D = double(c.head_dim), I = double(c.intermediate_size);
+  const std::vector<ProductShape> products = {{"QKV", (c.num_heads + 2.0 * c.num_kv_heads) * D * H * 2},
+                                              {"o_proj", H * c.num_heads * D * 2},
+                                              {"gate/up + SwiGLU", 2 * I * H * 2},
+                                              {"down", H * I * 2}};
+  SamplingParams greedy;
+  greedy.temperature = 0.f;
+  Timeline tl(uint32_t(1) << 20);
+  for (int C : contexts) {
+    for (int B : batches) {
+      const int per_seq = (C + info.block_size - 1) / info.block_size;
+      if (int64_t(per_seq) * B > info.num_blocks) continue;
+      const DecodeBatch batch(B, C, per_seq, greedy);
+      time_steps(ex, batch.req, 3, 3);  // captures the graph
+      const int bucket = decode_bucket(B, B);
+      const double plain = ex.time_decode_graph(bucket, 20);
+      std::vector<std::vector<TimelineRecord>> runs;
+      for (int r = 0; r < reps; ++r) {
+        tl.start();
+        ex.time_decode_graph(bucket, 1);
+        runs.push_back(tl.stop());
+      }
+      std::sort(runs.begin(), runs.end(),
+                [](const auto& a, const auto& b) { return timeline_span_us(a) < timeline_span_us(b); });
+      std::printf("\n### batch %d, context %d: graph replay %.3f ms (median of 20, this build, not recording), recorded replays "
+                  "%.1f..%.1f us\n", B, C, plain, timeline_span_us(runs.front()), timeline_span_us(runs.back()));
+      print_timeline_report(runs[runs.size() / 2], int(c.num_layers), products);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 // Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
@@ -559,7 +618,7 @@ int dump(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp|parts [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp|parts|timeline [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -571,6 +630,7 @@ int main(int argc, char** argv) {
     if (cmd == "attention") return dynamo::gpu::attention(args);
     if (cmd == "tp") return dynamo::gpu::tp_bench(args);
     if (cmd == "parts") return dynamo::gpu::parts_bench(args);
+    if (cmd == "timeline") return dynamo::gpu::timeline_bench(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

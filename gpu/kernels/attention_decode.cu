@@ -94,12 +94,12 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   constexpr int PRE_ROWS = PRE > 0 ? PRE : 1;
   __shared__ float sS[MAXG][CHUNK];
   __shared__ float sM[MAXG], sL[MAXG], sA[MAXG];
-  __shared__ float sRed[kWarps][MAXG][D];
+  __shared__ __align__(16) float sRed[kWarps][MAXG][D];  // sRed[0] also holds q (float4 stores)
   __shared__ __align__(16) bf16 sK[PRE_ROWS][D], sV[PRE_ROWS][D];
   __shared__ __align__(16) bf16 sKnew[ROPE ? D : 8], sVnew[ROPE ? D : 8];  // the new token's rotated k, its v
   __shared__ int sLast;
 
-  pdl_begin();
+  const PdlScope pdl(TimelineTag::kAttention);
   const int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int ctx = p.ctx_len[s];
@@ -130,6 +130,7 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
     int32_t* counter = p.counters + s * p.num_kv_heads + kvh;
     if (tid == 0) sLast = atomicAdd(counter, 1) == p.num_splits - 1;
     __syncthreads();
+    timeline_mark(2);  // published and counted
     if (!sLast) return;
     __threadfence();
     const int n = p.num_splits;
@@ -182,35 +183,41 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   const bf16* qrow = p.q + int64_t(s) * p.q_stride;
   // The new token (position ctx - 1) when this split holds it and this kernel rotates it, else -1.
   const int fresh = ROPE && end == ctx ? ctx - 1 : -1;
-  float q[MAXG][8], acc[MAXG][8];
+  // The group's q, rotated (MODE >= kRope) and scaled, formed once per block in shared memory (sRed[0],
+  // unused until the final reduction), one 8-dim piece of one head per thread: the TPK-lane key
+  // groups of a block all need the same q, and each forming its own copy made this phase 8 copies of
+  // the rotation's ~1,300 instructions a thread (docs/PERFORMANCE.md, the kernel timeline).
+  float (*sQ)[D] = sRed[0];
   {
-    const Rope8 rot(d0, p.cos_sin + int64_t(s) * (p.rotary_dim / 2), ROPE ? p.rotary_dim : 0);
-    // Every head's q (and RoPE partner) loads go out before any is used: one round trip, not one per head.
-    uint4 qraw[MAXG], praw[MAXG];
+    constexpr int PIECES = MAXG * TPK;
 #pragma unroll
-    for (int g = 0; g < MAXG; ++g) {
+    for (int it = 0; it < (PIECES + kThreads - 1) / kThreads; ++it) {
+      const int piece = tid + it * kThreads;
+      if (piece >= PIECES) break;
+      const int g = piece / TPK, dd = (piece % TPK) * 8;
+      float v[8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) v[i] = 0.f;
       if (g < G) {
+        const Rope8 rot(dd, p.cos_sin + int64_t(s) * (p.rotary_dim / 2), ROPE ? p.rotary_dim : 0);
         const bf16* head = qrow + (kvh * G + g) * D;
-        qraw[g] = *reinterpret_cast<const uint4*>(head + d0);
-        if (ROPE && rot.partner >= 0) praw[g] = *reinterpret_cast<const uint4*>(head + rot.partner);
-      }
-    }
-#pragma unroll
-    for (int g = 0; g < MAXG; ++g) {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) q[g][i] = acc[g][i] = 0.f;
-      if (g < G) {
-        unpack8(qraw[g], q[g]);
+        const uint4 raw = *reinterpret_cast<const uint4*>(head + dd);  // both loads in flight together
+        uint4 praw = raw;
+        if (ROPE && rot.partner >= 0) praw = *reinterpret_cast<const uint4*>(head + rot.partner);
+        unpack8(raw, v);
         if (ROPE && rot.partner >= 0) {
           float y[8];
-          unpack8(praw[g], y);
-          rot.rotate(y, q[g]);
+          unpack8(praw, y);
+          rot.rotate(y, v);
         }
 #pragma unroll
-        for (int i = 0; i < 8; ++i) q[g][i] *= scale_log2;
+        for (int i = 0; i < 8; ++i) v[i] *= scale_log2;
       }
+      *reinterpret_cast<float4*>(&sQ[g][dd]) = make_float4(v[0], v[1], v[2], v[3]);
+      *reinterpret_cast<float4*>(&sQ[g][dd + 4]) = make_float4(v[4], v[5], v[6], v[7]);
     }
     if (fresh >= 0 && tid < TPK) {  // lanes 0..TPK-1 of warp 0: their d0 is tid * 8, so rot fits
+      const Rope8 rot(d0, p.cos_sin + int64_t(s) * (p.rotary_dim / 2), ROPE ? p.rotary_dim : 0);
       const bf16* khead = qrow + (p.num_heads + kvh) * D;
       const bf16* vhead = qrow + (p.num_heads + p.num_kv_heads + kvh) * D;
       // All four loads in flight together: the new token's block is on the step's critical path.
@@ -238,6 +245,13 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
   }
   if constexpr (PRE > 0) cp_async_wait<0>();
   __syncthreads();
+  timeline_mark(0);  // K/V staged, q (rotated) in shared memory
+  float q[MAXG][8], acc[MAXG][8];
+#pragma unroll
+  for (int g = 0; g < MAXG; ++g) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) q[g][i] = sQ[g][d0 + i], acc[g][i] = 0.f;
+  }
   // This thread's 8 dims of key j's K (or V) row: staged in shared memory, the new token's (rotated
   // here), or in the cache.
   auto key_row = [&](int j, const bf16* staged, const bf16* fresh_row, const bf16* cache) -> const bf16* {
@@ -365,6 +379,7 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
     }
   }
   __syncthreads();
+  timeline_mark(1);  // Q.K, softmax, P.V done
   for (int idx = tid; idx < G * D; idx += kThreads) {
     const int g = idx / D, d = idx % D;
     float v = 0.f;
@@ -385,7 +400,7 @@ __global__ void __launch_bounds__(kThreads, split_min_blocks<MAXG, kUnroll>())
 constexpr int kMaxSplits = 64;
 
 __global__ void attention_decode_combine_kernel(const AttentionDecodeParams p) {
-  pdl_begin();
+  const PdlScope pdl(TimelineTag::kAttentionCombine);
   __shared__ float s_w[kMaxSplits], s_red[2][4];
   const int s = blockIdx.x, h = blockIdx.y, d = threadIdx.x, warp = d / 32, lane = d % 32;
   const int warps = blockDim.x / 32, n = p.num_splits;

@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   constexpr int R = Epi::kRows;
   constexpr int PRE = kPreloads / R;  // pieces per row requested before the wait
   constexpr int U = kUnroll / R;      // pieces per row per loop step
-  pdl_begin();
+  const PdlScope pdl(Epi::kRows == 2 ? TimelineTag::kProductSwiglu : TimelineTag::kProduct);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kWarps + warp;
   const int vecs = in / 8;

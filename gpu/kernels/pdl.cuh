@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "gpu/cuda_check.h"
+#include "gpu/kernels/timeline.cuh"
 
 namespace dynamo::gpu {
 
@@ -19,12 +20,22 @@ namespace dynamo::gpu {
 #define DYNAMO_PDL_EARLY_TRIGGER 1
 #endif
 
-// First statement of every kernel launched by launch_pdl.
+// The trigger (PdlScope's constructor).
 __device__ __forceinline__ void pdl_begin() {
 #if DYNAMO_PDL_EARLY_TRIGGER
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
+
+// First statement of every kernel launched by launch_pdl: `const PdlScope pdl(TimelineTag::k...);`
+// (the trigger, and in a -DDYNAMO_TIMELINE=1 build the block's timeline record, kernels/timeline.cuh).
+struct PdlScope {
+  __device__ __forceinline__ explicit PdlScope(TimelineTag tag) {
+    timeline_begin(tag);
+    pdl_begin();
+  }
+  __device__ __forceinline__ ~PdlScope() { timeline_end(); }
+};
 
 // Blocks until every kernel this one depends on has finished and its writes are visible, then (late
 // trigger) lets the next kernel launch; the wait is a no-op for a kernel launched without the PDL
@@ -32,6 +43,7 @@ __device__ __forceinline__ void pdl_begin() {
 // writes anything.
 __device__ __forceinline__ void pdl_wait() {
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  timeline_waited();
 #if !DYNAMO_PDL_EARLY_TRIGGER
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif

@@ -24,7 +24,7 @@ __device__ __forceinline__ float block_sum(float v) {
 
 __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight, bf16* out, int hidden,
                                     float eps) {
-  pdl_begin();
+  const PdlScope pdl(TimelineTag::kNorm);
   const int64_t base = int64_t(blockIdx.x) * hidden;
   const bool in_regs = hidden <= kThreads * 8 * kRegIters;
   float w[kRegIters][8];

@@ -23,7 +23,7 @@ __global__ void rope_table_kernel(const int32_t* positions, const float* inv_fre
 
 __global__ void rope_and_cache_kernel(bf16* qkv, const float2* cos_sin, const int32_t* slots, bf16* k_cache,
                                       bf16* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
-  pdl_begin();
+  const PdlScope pdl(TimelineTag::kRope);
   const int t = blockIdx.x;
   pdl_wait();
   const int row_stride = (num_heads + 2 * num_kv_heads) * head_dim;
