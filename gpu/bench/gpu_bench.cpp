@@ -412,6 +412,15 @@ int tp_bench(const Args& args) {
   return 0;
 }
 
+// The executor of the decode studies (parts, timeline): GPU 0, contexts up to 8k, the largest batch.
+ExecutorOptions study_options(const std::vector<int>& batches) {
+  ExecutorOptions o;
+  o.device = "cuda:0";
+  o.max_model_len = 8192;
+  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
+  return o;
+}
+
 // Where a decode step's time goes: the step's graph replayed with parts of the forward left out
 // (CudaExecutor::set_skip: wrong numbers, same shapes for the rest). "products only" streams every
 // weight through the skinny products and the LM head with nothing between them: its bandwidth is
@@ -427,11 +436,7 @@ int parts_bench(const Args& args) {
   CUDA_CHECK(cudaStreamCreate(&s));
   const double bw = copy_bandwidth(s);
   std::printf("device copy bandwidth (read+write): %.0f GB/s\nmodel: %s\n", bw / 1e9, describe(c).c_str());
-  ExecutorOptions o;
-  o.device = "cuda:0";
-  o.max_model_len = 8192;
-  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
-  CudaExecutor ex(model, o);
+  CudaExecutor ex(model, study_options(batches));
   const KvCacheInfo info = ex.kv_cache_info();
   fill_kv_random(ex, s);
   const double weights_read = decode_weight_bytes(ex, c);
@@ -486,11 +491,7 @@ int timeline_bench(const Args& args) {
   cudaStream_t s;
   CUDA_CHECK(cudaStreamCreate(&s));
   std::printf("model: %s\n", describe(c).c_str());
-  ExecutorOptions o;
-  o.device = "cuda:0";
-  o.max_model_len = 8192;
-  o.max_num_seqs = *std::max_element(batches.begin(), batches.end());
-  CudaExecutor ex(model, o);
+  CudaExecutor ex(model, study_options(batches));
   const KvCacheInfo info = ex.kv_cache_info();
   fill_kv_random(ex, s);
   const double H = double(c.hidden_size), D = double(c.head_dim), I = double(c.intermediate_size);
