@@ -97,6 +97,8 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
                                mode == L2Prefetch::kBranchOnly;
   const bool norms = !(skip_ & kSkipNorms), attention = !(skip_ & kSkipAttention);
   const bool attn_products = !(skip_ & kSkipAttnProducts), mlp_products = !(skip_ & kSkipMlpProducts);
+  // The decode split kernel rotates q and the new k and stores the new K/V itself (mode >= kRope).
+  const bool rope_in_attention = decode && dp.mode >= DecodeAttentionMode::kRope;
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);
@@ -107,7 +109,6 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
       head_rms_norm(qkv_, w.k_norm, T, qkvd, nq, nkv, D, eps, stream_);
     }
-    const bool rope_in_attention = decode && dp.unroll < 4 && dp.mode >= DecodeAttentionMode::kRope;
     if (attention && !rope_in_attention)
       rope_and_cache(qkv_, rope_cs_, meta + L.slots, k_cache(l), v_cache(l), T, nq, nkv, D, int(c.rotary_dim),
                      stream_);

@@ -112,12 +112,15 @@ struct Args {
   }
 };
 
-// Times `reps` calls of step() (each ends with the sampled ids on the host); returns the median in ms.
 // One decode step of B sequences, each with C - 1 tokens already cached in its own per_seq blocks
 // (sequence b owns blocks b * per_seq ..), sampling greedily. Owns the spans' storage.
 struct DecodeBatch {
-  DecodeBatch(int B, int C, int per_seq, const SamplingParams& greedy)
+  // KV blocks the batch occupies (compare with the cache's num_blocks before building one).
+  static int64_t blocks(int B, int C, int block_size) { return int64_t(B) * ((C + block_size - 1) / block_size); }
+
+  DecodeBatch(int B, int C, int block_size, const SamplingParams& greedy)
       : tables(B), toks(B, std::vector<int32_t>{1}) {
+    const int per_seq = (C + block_size - 1) / block_size;
     for (int b = 0; b < B; ++b) {
       for (int k = 0; k < per_seq; ++k) tables[b].push_back(b * per_seq + k);
       SequenceWork w;
@@ -149,6 +152,7 @@ double decode_weight_bytes(const CudaExecutor& ex, const ModelConfig& c) {
   return double(ex.weight_bytes() - embed_bytes);
 }
 
+// Times `reps` calls of step() (each ends with the sampled ids on the host); returns the median in ms.
 double time_steps(Executor& ex, const StepRequest& req, int warmup, int reps) {
   for (int i = 0; i < warmup; ++i) ex.step(req);
   std::vector<double> t;
@@ -228,13 +232,13 @@ int bench(const Args& args) {
               "|---|---|---|---|---|---|---|\n");
   for (int C : contexts) {
     for (int B : batches) {
-      const int per_seq = (C + info.block_size - 1) / info.block_size;
-      if (int64_t(per_seq) * B > info.num_blocks) {
-        std::printf("| %d | %d | does not fit (%d blocks needed, %d available) | | | |\n", B, C, per_seq * B,
+      const int64_t need = DecodeBatch::blocks(B, C, info.block_size);
+      if (need > info.num_blocks) {
+        std::printf("| %d | %d | does not fit (%lld blocks needed, %d available) | | | |\n", B, C, (long long)need,
                     info.num_blocks);
         continue;
       }
-      const DecodeBatch batch(B, C, per_seq, greedy);
+      const DecodeBatch batch(B, C, info.block_size, greedy);
       const StepRequest& req = batch.req;
       const double ms = time_steps(ex, req, 3, reps);
       const double floor_ms = (weights_read + double(B) * C * ex.kv_bytes_per_token()) / bw * 1e3;
@@ -392,12 +396,11 @@ int tp_bench(const Args& args) {
   std::printf("\n| TP | batch | context | step ms (ITL) | without all-reduce ms | all-reduce share | "
               "without logits gather ms | gather share | tokens/s |\n|---|---|---|---|---|---|---|---|---|\n");
   for (int B : batches) {
-    const int per_seq = (C + info.block_size - 1) / info.block_size;
-    if (int64_t(per_seq) * B > info.num_blocks) {
+    if (DecodeBatch::blocks(B, C, info.block_size) > info.num_blocks) {
       std::printf("| %d | %d | %d | does not fit | | | | | |\n", ex.tp(), B, C);
       continue;
     }
-    const DecodeBatch batch(B, C, per_seq, greedy);
+    const DecodeBatch batch(B, C, info.block_size, greedy);
     const StepRequest& req = batch.req;
     const double ms = time_steps(ex, req, 3, reps);
     ex.set_skip(CudaExecutor::kSkipAllReduce);
@@ -458,9 +461,8 @@ int parts_bench(const Args& args) {
               "|---|---|---|---|---|\n");
   for (int C : contexts) {
     for (int B : batches) {
-      const int per_seq = (C + info.block_size - 1) / info.block_size;
-      if (int64_t(per_seq) * B > info.num_blocks) continue;
-      const DecodeBatch batch(B, C, per_seq, greedy);
+      if (DecodeBatch::blocks(B, C, info.block_size) > info.num_blocks) continue;
+      const DecodeBatch batch(B, C, info.block_size, greedy);
       for (const auto& [name, mask] : settings) {
         ex.set_skip(mask);
         time_steps(ex, batch.req, 3, 3);  // captures the graph for this setting
@@ -504,9 +506,8 @@ int timeline_bench(const Args& args) {
   Timeline tl(uint32_t(1) << 20);
   for (int C : contexts) {
     for (int B : batches) {
-      const int per_seq = (C + info.block_size - 1) / info.block_size;
-      if (int64_t(per_seq) * B > info.num_blocks) continue;
-      const DecodeBatch batch(B, C, per_seq, greedy);
+      if (DecodeBatch::blocks(B, C, info.block_size) > info.num_blocks) continue;
+      const DecodeBatch batch(B, C, info.block_size, greedy);
       time_steps(ex, batch.req, 3, 3);  // captures the graph
       const int bucket = decode_bucket(B, B);
       const double plain = ex.time_decode_graph(bucket, 20);

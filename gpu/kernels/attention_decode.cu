@@ -20,9 +20,9 @@ constexpr int kPlain = int(DecodeAttentionMode::kPlain), kPrefetch = int(DecodeA
               kRope = int(DecodeAttentionMode::kRope), kCombine = int(DecodeAttentionMode::kCombine);
 
 // RoPE on dims [d0, d0 + 8) of one head (neox pairs i, i + rotary_dim / 2 over the first rotary_dim
-// dims; rotary_dim % 16 == 0 keeps all 8 on one side of a pair), rounded exactly as
+// dims; rotary_dim % 16 == 0 keeps all 8 on one side of a pair) by rope_lo / rope_hi, as
 // rope_and_cache_kernel, so the fused and unfused paths give the same bits. cos/sin come from the
-// token's row of the step's table (rope_table()); read once per thread, applied to every head it holds.
+// token's row of the step's table (rope_table()).
 struct Rope8 {
   float cs[8], sn[8];
   int partner = -1;  // dim offset of the pair's other half; -1: d0 is past rotary_dim (no rotation)
@@ -49,8 +49,7 @@ struct Rope8 {
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const float x1 = lo ? x[i] : y[i], x2 = lo ? y[i] : x[i];
-      x[i] = lo ? round_bf16(round_bf16(x1 * cs[i]) + round_bf16(-x2 * sn[i]))
-                : round_bf16(round_bf16(x2 * cs[i]) + round_bf16(x1 * sn[i]));
+      x[i] = lo ? rope_lo(x1, x2, cs[i], sn[i]) : rope_hi(x1, x2, cs[i], sn[i]);
     }
   }
 };

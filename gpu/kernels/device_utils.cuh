@@ -67,4 +67,14 @@ __device__ __forceinline__ int64_t paged_kv_offset(const int32_t* bt, int j, int
 
 __device__ __forceinline__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
 
+// Neox RoPE of one pair (x1 at dim i, x2 at i + rotary_dim / 2) by (c, s), rounded as Hugging Face's
+// bf16 apply_rotary_pos_emb: each product to bf16, then their sum. rope_lo is the new x1, rope_hi the
+// new x2. Every RoPE path calls these, so the fused and unfused ones give the same bits.
+__device__ __forceinline__ float rope_lo(float x1, float x2, float c, float s) {
+  return round_bf16(round_bf16(x1 * c) + round_bf16(-x2 * s));
+}
+__device__ __forceinline__ float rope_hi(float x1, float x2, float c, float s) {
+  return round_bf16(round_bf16(x2 * c) + round_bf16(x1 * s));
+}
+
 }  // namespace dynamo::gpu

@@ -35,8 +35,8 @@ __global__ void rope_and_cache_kernel(bf16* qkv, const float2* cos_sin, const in
     bf16* x = row + h * head_dim;
     const float c = cs[i].x, s = cs[i].y;
     const float x1 = __bfloat162float(x[i]), x2 = __bfloat162float(x[i + half]);
-    x[i] = __float2bfloat16(round_bf16(x1 * c) + round_bf16(-x2 * s));
-    x[i + half] = __float2bfloat16(round_bf16(x2 * c) + round_bf16(x1 * s));
+    x[i] = __float2bfloat16(rope_lo(x1, x2, c, s));
+    x[i + half] = __float2bfloat16(rope_hi(x1, x2, c, s));
   }
   __syncthreads();
   const int slot = slots[t];

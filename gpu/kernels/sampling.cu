@@ -93,6 +93,13 @@ __device__ float bisect_threshold(Pred pred) {
   return __uint_as_float(lo);
 }
 
+// log(sum_i exp(row[i])) given the row's max (NaN counted as -inf): the log-softmax normaliser.
+__device__ float log_normaliser(const float* row, int vocab, float row_max, float* shf) {
+  float z = 0.f;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) z += __expf(row[i] - row_max);
+  return row_max + logf(block_sum(z, shf));
+}
+
 __global__ void __launch_bounds__(kThreads)
     sample_tokens_kernel(const float* logits, int vocab, const SampleSpec* specs, const LogitAdjust* adjust,
                          float* work, SampleOut* out) {
@@ -108,10 +115,7 @@ __global__ void __launch_bounds__(kThreads)
     // the results are those of the general path, bit for bit.
     const int token = block_argmax(raw, vocab, nullptr, 0, shf, shi);
     const float top = raw[token];
-    const float raw_max = top != top ? -INFINITY : top;
-    float z = 0.f;
-    for (int i = threadIdx.x; i < vocab; i += kThreads) z += __expf(raw[i] - raw_max);
-    const float raw_lse = raw_max + logf(block_sum(z, shf));
+    const float raw_lse = log_normaliser(raw, vocab, top != top ? -INFINITY : top, shf);
     if (threadIdx.x == 0) {
       out[blockIdx.x].token = token;
       out[blockIdx.x].logprob = top - raw_lse;
@@ -133,10 +137,7 @@ __global__ void __launch_bounds__(kThreads)
   // Raw log-softmax normaliser.
   float m = -INFINITY;
   for (int i = threadIdx.x; i < vocab; i += kThreads) m = fmaxf(m, raw[i]);
-  const float raw_max = block_max(m, shf);
-  float z = 0.f;
-  for (int i = threadIdx.x; i < vocab; i += kThreads) z += __expf(raw[i] - raw_max);
-  const float raw_lse = raw_max + logf(block_sum(z, shf));
+  const float raw_lse = log_normaliser(raw, vocab, block_max(m, shf), shf);
 
   int token;
   if (sp.temperature <= 0.f) {
@@ -146,7 +147,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int i = threadIdx.x; i < vocab; i += kThreads) m = fmaxf(m, w[i]);
     const float wmax = block_max(m, shf);
     const float inv_t = 1.f / sp.temperature;
-    z = 0.f;
+    float z = 0.f;
     for (int i = threadIdx.x; i < vocab; i += kThreads) {
       const float e = expf((w[i] - wmax) * inv_t);  // in (0, 1], max exactly 1; -inf -> 0
       w[i] = e;
