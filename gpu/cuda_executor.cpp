@@ -90,8 +90,7 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) CUDA_CHECK(cudaEventCreate(e));
   linear_ = std::make_unique<Linear>(stream_);
   // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
-  if (const char* e = std::getenv("DYNAMO_DECODE_WAVES")) decode_waves_ = std::clamp(std::atoi(e), 1, kMaxDecodeWaves);
-  if (const char* e = std::getenv("DYNAMO_DECODE_UNROLL")) decode_unroll_ = std::atoi(e) >= 4 ? 4 : 1;
+  decode_waves_ = env_int("DYNAMO_DECODE_WAVES", 0, 0, kMaxDecodeWaves);  // 0: by batch (decode_splits())
   // -1 by batch (default), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine (DecodeAttentionMode).
   decode_mode_ = env_int("DYNAMO_DECODE_ATTN", -1, -1, 3);
   if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {

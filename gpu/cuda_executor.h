@@ -135,7 +135,6 @@ class CudaExecutor final : public Executor {
   float* inv_freq_ = nullptr;
   int max_model_len_ = 0;
   int decode_waves_ = 0;   // decode attention: blocks per multiprocessor the splits aim for (0: auto)
-  int decode_unroll_ = 0;  // decode attention: K/V loads in flight per thread (0: auto)
   int decode_mode_ = -1;   // DYNAMO_DECODE_ATTN: a DecodeAttentionMode, or -1 for decode_attention_mode()
 
   // KV cache: [layer][K or V][block][block_size][kv_heads][head_dim] in one allocation.

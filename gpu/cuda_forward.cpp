@@ -47,11 +47,10 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.head_dim = D;
     dp.block_size = options_.block_size;
     dp.num_splits = decode_splits(S, nkv, num_sms_, decode_waves_);
-    dp.unroll = decode_unroll_ > 0 ? decode_unroll_ : decode_unroll(S, nkv);
     dp.mode = decode_mode_ >= 0 ? DecodeAttentionMode(decode_mode_) : decode_attention_mode(S, nkv);
-    // RoPE inside the split kernel: at one load in flight, not while sending KV (the send follows the
-    // cache store), and for rotary dims it handles.
-    if (dp.mode >= DecodeAttentionMode::kRope && (dp.unroll >= 4 || sends || c.rotary_dim % 16 != 0))
+    // RoPE inside the split kernel: not while sending KV (the send follows the cache store), and for
+    // rotary dims it handles.
+    if (dp.mode >= DecodeAttentionMode::kRope && (sends || c.rotary_dim % 16 != 0))
       dp.mode = DecodeAttentionMode::kPrefetch;
     dp.cos_sin = rope_cs_;
     dp.slots = meta + L.slots;

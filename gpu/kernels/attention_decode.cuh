@@ -8,11 +8,11 @@
 
 namespace dynamo::gpu {
 
-// What the split kernel does besides attention at one K/V load in flight per thread (small batches);
-// each mode includes the ones before it. Measured in docs/PERFORMANCE.md.
+// What the split kernel does besides attention; each mode includes the ones before it. Measured in
+// docs/PERFORMANCE.md.
 enum class DecodeAttentionMode {
-  kPlain = 0,     // K/V read from the cache as the keys are reached
-  kPrefetch = 1,  // each split's first keys (older than the new token) staged in shared memory before the PDL wait
+  kPlain = 0,     // K/V copied to shared memory after the PDL wait
+  kPrefetch = 1,  // each split's first 64 keys (older than the new token) copied before the PDL wait
   kRope = 2,      // + RoPE of q and the new k, and the new K/V stored in the cache (no rope_and_cache before)
   kCombine = 3,   // + the splits merged by the last split block of each (sequence, kv head) (no combine kernel)
 };
@@ -29,8 +29,7 @@ struct AttentionDecodeParams {
   const int32_t* ctx_len = nullptr;        // per sequence, including the new token; 0 = padding row
   int num_seqs = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, block_size = 0;
   int num_splits = 1;                      // context partitions per sequence, 1..64 (decode_splits())
-  int unroll = 1;                          // K/V loads in flight per thread: 1 or 4
-  DecodeAttentionMode mode = DecodeAttentionMode::kPrefetch;  // at unroll 1; unroll 4 is always kPlain
+  DecodeAttentionMode mode = DecodeAttentionMode::kPrefetch;
   // mode >= kRope: rope_table()'s cos/sin rows and the cache slot per sequence (one token each), and
   // the layer's cache to store the new K/V (the same memory as k_cache / v_cache).
   const float2* cos_sin = nullptr;
@@ -47,14 +46,12 @@ struct AttentionDecodeParams {
 // Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
 // num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads, at most 64 splits.
 constexpr int kMaxDecodeWaves = 8;
+constexpr int kMaxDecodeSplits = 64;  // the split merges read every split's (max, sum) in one pass
 // waves <= 0: 4 for at most 64 (sequence, kv head) pairs, else 2.
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);
 
-// K/V loads in flight per thread that measured best for this many (sequence, kv head) pairs.
-inline int decode_unroll(int num_seqs, int num_kv_heads) { return num_seqs * num_kv_heads <= 64 ? 1 : 4; }
-
 // The mode that measured best for this many (sequence, kv head) pairs (docs/PERFORMANCE.md): the
-// folds for the smallest batches, the staging alone up to the one-load regime.
+// folds for the smallest batches, the staging alone for the others.
 inline DecodeAttentionMode decode_attention_mode(int num_seqs, int num_kv_heads) {
   return num_seqs * num_kv_heads <= 16 ? DecodeAttentionMode::kCombine : DecodeAttentionMode::kPrefetch;
 }

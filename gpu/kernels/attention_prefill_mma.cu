@@ -7,6 +7,7 @@
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/attention_prefill_mma.cuh"
 #include "gpu/kernels/device_utils.cuh"
+#include "gpu/kernels/mma_utils.cuh"
 
 namespace dynamo::gpu {
 namespace {
@@ -24,37 +25,6 @@ struct Config {
   static constexpr size_t bytes = size_t(q_elems + 4 * kv_elems) * 2;
   static constexpr int min_blocks = threads > 128 ? 1 : 2;  // 8 warps get the whole register budget
 };
-
-__device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t (&r)[4]) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t addr, uint32_t (&r)[4]) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-// c (16x8) += a (16x16, row-major) * b (16x8, col-major); bf16 operands, fp32 accumulate.
-__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
 
 // Fragment ownership (PTX m16n8k16): lane = 4 g + t4 holds rows g and g + 8 of an m-tile's 16 rows and,
 // in each 8-column block, columns 2 t4 and 2 t4 + 1. s[mt][nb][e] / o[mt][db][e]: e = 2 * (row half) +
