@@ -43,11 +43,11 @@ struct AttentionDecodeParams {
   float* part_ml = nullptr;   // scratch [num_seqs][num_heads][num_splits][2]
 };
 
-// Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it);
-// num_seqs * num_kv_heads * splits <= waves * num_sms + num_seqs * num_kv_heads, at most 64 splits.
+// Splits that fill the device for this batch (a pure function of the batch, so graphs can bake it):
+// num_seqs * num_kv_heads * splits <= waves * num_sms, at least 1, at most 64 splits.
 constexpr int kMaxDecodeWaves = 8;
 constexpr int kMaxDecodeSplits = 64;  // the split merges read every split's (max, sum) in one pass
-// waves <= 0: 4 for at most 64 (sequence, kv head) pairs, else 2.
+// waves <= 0: 4.
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);
 
 // The mode that measured best for this many (sequence, kv head) pairs (docs/PERFORMANCE.md): the
