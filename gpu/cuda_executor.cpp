@@ -82,14 +82,8 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   num_sms_ = prop.multiProcessorCount;
   name_ = "cuda:" + std::to_string(device_) + " (" + prop.name + ")";
   if (shard_.size > 1) name_ += " TP rank " + std::to_string(shard_.rank) + "/" + std::to_string(shard_.size);
-  init_l2_prefetch(size_t(prop.l2CacheSize));  // first: a bad DYNAMO_L2_PREFETCH throws before any allocation
-  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
-  layer_events_.resize(config_.num_layers);
-  for (auto& e : layer_events_) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-  for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) CUDA_CHECK(cudaEventCreate(e));
-  linear_ = std::make_unique<Linear>(stream_);
-  // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md).
+  // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md), read before
+  // any allocation so that a bad value leaks nothing.
   decode_waves_ = env_int("DYNAMO_DECODE_WAVES", 0, 0, kMaxDecodeWaves);  // 0: by batch (decode_splits())
   // -1 by batch (default), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine (DecodeAttentionMode).
   decode_mode_ = env_int("DYNAMO_DECODE_ATTN", -1, -1, 3);
@@ -99,6 +93,13 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
       throw ConfigError("DYNAMO_KV_SEND_AFTER must be store or attention, not '" + point + "'");
     send_after_attention_ = point == "attention";
   }
+  init_l2_prefetch(size_t(prop.l2CacheSize));  // before the other allocations: a bad DYNAMO_L2_PREFETCH throws first
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+  layer_events_.resize(config_.num_layers);
+  for (auto& e : layer_events_) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) CUDA_CHECK(cudaEventCreate(e));
+  linear_ = std::make_unique<Linear>(stream_);
   load_device_weights(model, weights_, stream_, shard_);
   const std::vector<float> inv_freq = rope_inv_freq(config_);
   CUDA_CHECK(cudaMalloc(&inv_freq_, inv_freq.size() * sizeof(float)));

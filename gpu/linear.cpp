@@ -1,18 +1,16 @@
 // cuBLAS GEMM calls for the executor's linear layers (row-major activations, [out, in] weights).
 #include "gpu/linear.h"
 
-#include <algorithm>
-#include <cstdlib>
-
 #include "gpu/cuda_check.h"
+#include "gpu/env_int.h"
 #include "gpu/kernels/elementwise.cuh"
 #include "gpu/kernels/gemv.cuh"
 
 namespace dynamo::gpu {
 
 Linear::Linear(cudaStream_t stream, size_t workspace_bytes) : stream_(stream) {
-  // DYNAMO_GEMV_MAX_ROWS (0..8) moves the switch to cuBLAS, for measuring both paths.
-  if (const char* env = std::getenv("DYNAMO_GEMV_MAX_ROWS")) gemv_max_rows_ = std::clamp(std::atoi(env), 0, kGemvMaxRows);
+  // DYNAMO_GEMV_MAX_ROWS (0..8) moves the switch to cuBLAS, for measuring both paths; a bad value throws.
+  gemv_max_rows_ = env_int("DYNAMO_GEMV_MAX_ROWS", gemv_max_rows_, 0, kGemvMaxRows);
   CUBLAS_CHECK(cublasCreate(&handle_));
   CUBLAS_CHECK(cublasLtCreate(&lt_));
   workspace_bytes_ = workspace_bytes;

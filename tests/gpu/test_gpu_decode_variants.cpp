@@ -1,7 +1,8 @@
 // Decode speed switches must not change numerics: with each DYNAMO_L2_PREFETCH mode and each
 // DYNAMO_DECODE_ATTN mode (K/V staged before the wait, RoPE and the split merge folded into the split
 // kernel) the decode logits and greedy tokens equal the reference run bit for bit, through decode
-// graphs and eager launches, at 1, 2 and 3 rows; bad values of the switches fail at construction.
+// graphs and eager launches, at 1, 2 and 3 rows; bad values of the switches (and of the decode split
+// and skinny-product knobs) fail at construction.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -153,6 +154,20 @@ TEST_CASE("decode attention: every DYNAMO_DECODE_ATTN mode gives the plain kerne
     model.weights = make_test_weights(model.config, 1, 0.08f);
     CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains("DYNAMO_DECODE_ATTN"),
                          ConfigError);
+  }
+}
+
+TEST_CASE("decode knobs: bad DYNAMO_DECODE_WAVES and DYNAMO_GEMV_MAX_ROWS values fail at construction") {
+  Model model;
+  model.config = tiny_config(0);
+  model.weights = make_test_weights(model.config, 1, 0.08f);
+  for (const char* name : {"DYNAMO_DECODE_WAVES", "DYNAMO_GEMV_MAX_ROWS"}) {
+    for (const char* bad : {"9", "-1", "four", "2x"}) {
+      CAPTURE(name);
+      CAPTURE(bad);
+      ScopedEnv env(name, bad);
+      CHECK_THROWS_WITH_AS(CudaExecutor(model, prefetch_opts(false)), doctest::Contains(name), ConfigError);
+    }
   }
 }
 
