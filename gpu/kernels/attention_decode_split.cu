@@ -386,7 +386,7 @@ __global__ void __launch_bounds__(kThreads, 5) attention_decode_split_kernel(con
   }
 
   // Merge the four warps (a warp without tiles weighs nothing) into the split's partial: unnormalised
-  // sums relative to the split's max, as the scalar kernel writes them.
+  // sums relative to the split's max, and the split's (max, sum), as the merges read them.
   __syncthreads();  // every warp is done with the K/V rows: they take the warps' O
   float* sO = reinterpret_cast<float*>(sKV);  // [kWarps][MAXG][D]
 #pragma unroll

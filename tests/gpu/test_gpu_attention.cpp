@@ -303,7 +303,8 @@ TEST_CASE("attention_decode: split-K over the context, GQA 1/4/8/16, batch 1..25
   for (int D : {64, 128}) {
     for (int group : {1, 4, 8, 16}) {
       for (int batch : {1, 3, 64, 256}) {
-        if ((batch == 256 && D == 64) || (group == 16 && batch >= 64)) continue;  // keep the reference's run time modest
+        // Keep the reference's run time modest.
+        if ((batch == 256 && D == 64) || (group == 16 && batch >= 64)) continue;
         CAPTURE(D);
         CAPTURE(group);
         CAPTURE(batch);
