@@ -99,9 +99,12 @@ struct Rope8 {
 // The splits' partials of (sequence s, kv head kvh) merged into the bf16 output by one block of
 // kThreads, in the one summation order of every mode: a warp per head weighs the splits (their max,
 // then exp2 of each max against it; the sum of l_i w_i as two 32-split warp sums), then a float4
-// column a thread adds acc_i w_i in split order. Partials read through L2 only (in the split kernel
-// other multiprocessors wrote them). w: shared [MAXG][kMaxDecodeSplits] weights, l_sum: shared [MAXG].
-template <int D, int MAXG>
+// column a thread adds acc_i w_i in split order. BATCHED (the combine kernel): 16 splits' loads are
+// issued before the first is used, as the loop unrolled by 16 compiles to in the split kernel, where
+// explicit batches spill (96 registers) and the combine kernel's rendering of that loop kept one load
+// in flight at a time. Partials read through L2 only (in the split kernel other multiprocessors wrote
+// them). w: shared [MAXG][kMaxDecodeSplits] weights, l_sum: shared [MAXG].
+template <int D, int MAXG, bool BATCHED>
 __device__ __forceinline__ void merge_splits(const AttentionDecodeParams& p, int s, int kvh, int G,
                                              float (*w)[kMaxDecodeSplits], float* l_sum) {
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
@@ -127,11 +130,26 @@ __device__ __forceinline__ void merge_splits(const AttentionDecodeParams& p, int
     const float4* src =
         reinterpret_cast<const float4*>(p.part_acc + decode_partial_index(p, s, kvh * G + g, 0) * D + d);
     float4 o = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 16
-    for (int i = 0; i < n; ++i) {
-      const float4 a = __ldcg(src + int64_t(i) * Q);
+    auto add = [&](const float4& a, int i) {
       const float wi = w[g][i];
       o.x += a.x * wi, o.y += a.y * wi, o.z += a.z * wi, o.w += a.w * wi;
+    };
+    if constexpr (BATCHED) {
+      constexpr int B = 16;
+      for (int i0 = 0; i0 < n; i0 += B) {
+        float4 a[B];
+#pragma unroll
+        for (int j = 0; j < B; ++j)
+          if (i0 + j < n) a[j] = __ldcg(src + int64_t(i0 + j) * Q);
+#pragma unroll
+        for (int j = 0; j < B; ++j) {
+          if (i0 + j >= n) break;
+          add(a[j], i0 + j);
+        }
+      }
+    } else {
+#pragma unroll 16
+      for (int i = 0; i < n; ++i) add(__ldcg(src + int64_t(i) * Q), i);
     }
     const float lg = l_sum[g];
     auto div = [lg](float x) { return lg > 0.f ? x / lg : 0.f; };
@@ -155,7 +173,7 @@ __device__ __forceinline__ void merge_splits_if_last(const AttentionDecodeParams
   timeline_mark(2);  // published and counted
   if (!last) return;
   __threadfence();
-  merge_splits<D, MAXG>(p, s, kvh, G, w, l_sum);
+  merge_splits<D, MAXG, false>(p, s, kvh, G, w, l_sum);
   if (threadIdx.x == 0) *counter = 0;
 }
 
@@ -502,7 +520,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_combine_kernel(cons
   const PdlScope pdl(TimelineTag::kAttentionCombine);
   __shared__ float sW[MAXG][kMaxDecodeSplits], sLsum[MAXG];
   pdl_wait();
-  merge_splits<D, MAXG>(p, blockIdx.x, blockIdx.y, p.num_heads / p.num_kv_heads, sW, sLsum);
+  merge_splits<D, MAXG, true>(p, blockIdx.x, blockIdx.y, p.num_heads / p.num_kv_heads, sW, sLsum);
 }
 
 template <int D, int MAXG>
