@@ -47,7 +47,7 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
     dp.head_dim = D;
     dp.block_size = options_.block_size;
     dp.num_splits = decode_splits(S, nkv, num_sms_, decode_waves_);
-    dp.mode = decode_mode_ >= 0 ? DecodeAttentionMode(decode_mode_) : decode_attention_mode(S, nkv);
+    dp.mode = decode_mode_ >= 0 ? DecodeAttentionMode(decode_mode_) : decode_attention_mode();
     // RoPE inside the split kernel: not while sending KV (the send follows the cache store), and for
     // rotary dims it handles.
     if (dp.mode >= DecodeAttentionMode::kRope && (sends || c.rotary_dim % 16 != 0))

@@ -50,11 +50,10 @@ constexpr int kMaxDecodeSplits = 64;  // the split merges read every split's (ma
 // waves <= 0: 4.
 int decode_splits(int num_seqs, int num_kv_heads, int num_sms, int waves = 0);
 
-// The mode that measured best for this many (sequence, kv head) pairs (docs/PERFORMANCE.md): the
-// folds for the smallest batches, the staging alone for the others.
-inline DecodeAttentionMode decode_attention_mode(int num_seqs, int num_kv_heads) {
-  return num_seqs * num_kv_heads <= 16 ? DecodeAttentionMode::kCombine : DecodeAttentionMode::kPrefetch;
-}
+// The mode that measured best (docs/PERFORMANCE.md): the folds (RoPE, KV store and the split merge
+// inside the split kernel) at every batch the executor runs, 1-128 measured. The split kernel on
+// tensor cores made them win beyond 2 sequences too, where the scalar kernel had lost with them.
+inline DecodeAttentionMode decode_attention_mode() { return DecodeAttentionMode::kCombine; }
 
 // head_dim 64 or 128; num_heads / num_kv_heads at most 16. Padding rows get zeros.
 void attention_decode(const AttentionDecodeParams& p, cudaStream_t stream);
