@@ -85,7 +85,7 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   // Tuning knobs for measurements (defaults measured best on an H100, docs/PERFORMANCE.md), read before
   // any allocation so that a bad value leaks nothing.
   decode_waves_ = env_int("DYNAMO_DECODE_WAVES", 0, 0, kMaxDecodeWaves);  // 0: by batch (decode_splits())
-  // -1 by batch (default), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine (DecodeAttentionMode).
+  // -1 the default (decode_attention_mode()), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine.
   decode_mode_ = env_int("DYNAMO_DECODE_ATTN", -1, -1, 3);
   if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {
     const std::string point = e;
@@ -93,6 +93,17 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
       throw ConfigError("DYNAMO_KV_SEND_AFTER must be store or attention, not '" + point + "'");
     send_after_attention_ = point == "attention";
   }
+  // From here on the constructor allocates: a throw releases what it had (the destructor does not run).
+  try {
+    acquire(model, prop);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+// The constructor's allocations: streams and events, weights, the RoPE table, activations, KV cache.
+void CudaExecutor::acquire(const Model& model, const cudaDeviceProp& prop) {
   init_l2_prefetch(size_t(prop.l2CacheSize));  // before the other allocations: a bad DYNAMO_L2_PREFETCH throws first
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
@@ -104,27 +115,44 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   const std::vector<float> inv_freq = rope_inv_freq(config_);
   CUDA_CHECK(cudaMalloc(&inv_freq_, inv_freq.size() * sizeof(float)));
   CUDA_CHECK(cudaMemcpy(inv_freq_, inv_freq.data(), inv_freq.size() * sizeof(float), cudaMemcpyHostToDevice));
-  max_model_len_ = options.max_model_len > 0 ? options.max_model_len : int(config_.max_position_embeddings);
+  max_model_len_ = options_.max_model_len > 0 ? options_.max_model_len : int(config_.max_position_embeddings);
   const int width = (max_model_len_ + options_.block_size - 1) / options_.block_size;
   const int seqs = decode_bucket(options_.max_num_seqs, options_.max_num_seqs);
   allocate_activations(std::max(8192, seqs), seqs, width);
   size_kv_cache();
 }
 
-CudaExecutor::~CudaExecutor() {
+CudaExecutor::~CudaExecutor() { release(); }
+
+// Everything acquire() may have made, whichever part of it exists.
+void CudaExecutor::release() noexcept {
   cudaSetDevice(device_);
-  cudaStreamSynchronize(stream_);
-  cudaStreamSynchronize(copy_stream_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (copy_stream_) cudaStreamSynchronize(copy_stream_);
   clear_graphs();
   destroy_l2_prefetch();
   free_activations();
+  if (adjust_dev_) cudaFree(adjust_dev_);
+  if (adjust_host_) cudaFreeHost(adjust_host_);
+  adjust_dev_ = nullptr;
+  adjust_host_ = nullptr;
+  cap_adjust_ = 0;
   if (kv_) cudaFree(kv_);
   if (inv_freq_) cudaFree(inv_freq_);
+  kv_ = nullptr;
+  inv_freq_ = nullptr;
   linear_.reset();
-  for (auto& e : layer_events_) cudaEventDestroy(e);
-  for (cudaEvent_t e : {send_begin_, send_compute_end_, send_copy_end_}) cudaEventDestroy(e);
-  cudaStreamDestroy(copy_stream_);
-  cudaStreamDestroy(stream_);
+  for (cudaEvent_t e : layer_events_)
+    if (e) cudaEventDestroy(e);
+  layer_events_.clear();
+  for (cudaEvent_t* e : {&send_begin_, &send_compute_end_, &send_copy_end_}) {
+    if (*e) cudaEventDestroy(*e);
+    *e = nullptr;
+  }
+  for (cudaStream_t* st : {&copy_stream_, &stream_}) {
+    if (*st) cudaStreamDestroy(*st);
+    *st = nullptr;
+  }
 }
 
 void CudaExecutor::clear_graphs() {
@@ -174,6 +202,7 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   const cudaError_t err = cudaMalloc(&act_, off);
   if (err != cudaSuccess) {
     act_ = nullptr;
+    cudaGetLastError();  // handled here: the next launch check must not report it
     throw std::runtime_error("CUDA executor on " + name_ + ": cannot allocate " + std::to_string(off >> 20) +
                              " MiB of activations for " + std::to_string(tokens) + " tokens: " +
                              cudaGetErrorString(err));
@@ -231,10 +260,13 @@ void CudaExecutor::size_kv_cache() {
   }
   if (blocks > size_t(INT32_MAX)) blocks = INT32_MAX;
   const cudaError_t err = cudaMalloc(&kv_, blocks * per_block);
-  if (err != cudaSuccess)
+  if (err != cudaSuccess) {
+    kv_ = nullptr;
+    cudaGetLastError();  // handled here: the next launch check (another executor's) must not report it
     throw ConfigError("cannot allocate " + std::to_string(blocks) + " KV blocks (" +
                       std::to_string((blocks * per_block) >> 20) + " MiB) on " + name_ + ": " +
                       cudaGetErrorString(err) + "; lower num_kv_blocks or gpu_memory_utilization");
+  }
   num_blocks_ = int32_t(blocks);
 }
 

@@ -97,6 +97,8 @@ class CudaExecutor final : public Executor {
   void ensure_adjust_capacity(size_t n);
   void enable_peer(int peer);
   void all_reduce(__nv_bfloat16* buf, size_t n);
+  void acquire(const Model& model, const cudaDeviceProp& prop);
+  void release() noexcept;
   void lm_head(const __nv_bfloat16* x, int rows);
   void copy_regrouped(const std::vector<CudaExecutor*>& targets, std::span<const int32_t> src,
                       std::span<const int32_t> dst_blocks, int layer, cudaStream_t stream);

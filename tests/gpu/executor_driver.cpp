@@ -1,6 +1,8 @@
 // Greedy test driver over the Executor interface (see executor_driver.h).
 #include "tests/gpu/executor_driver.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
@@ -117,6 +119,31 @@ std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap
   }
   if (a.generated.size() != b.generated.size()) return "different lengths";
   return "";
+}
+
+std::string compare_greedy_noise(const DriverSeq& a, const DriverSeq& b, float max_noise, float* noise) {
+  const size_t n = std::min({a.generated.size(), b.generated.size(), a.logits.size(), b.logits.size()});
+  if (n == 0 || n < a.generated.size() || n < b.generated.size()) return "logits not kept for every step";
+  float worst = 0.f;
+  std::string verdict;
+  for (size_t k = 0; k < n; ++k) {
+    float d = 0.f;
+    for (size_t v = 0; v < a.logits[k].size() && v < b.logits[k].size(); ++v)
+      d = std::max(d, std::fabs(a.logits[k][v] - b.logits[k][v]));
+    worst = std::max(worst, d);
+    if (d > max_noise) {
+      verdict = "logits differ by " + std::to_string(d) + " at step " + std::to_string(k);
+      break;
+    }
+    if (a.generated[k] == b.generated[k]) continue;
+    const float gap = std::min(a.gaps[k], b.gaps[k]);
+    if (gap > 2.f * d)
+      verdict = "tokens differ at step " + std::to_string(k) + " with top-2 gap " + std::to_string(gap) +
+                " over twice the logit difference " + std::to_string(d);
+    break;  // the runs follow different tokens from here on
+  }
+  if (noise != nullptr) *noise = worst;
+  return verdict;
 }
 
 std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v) {

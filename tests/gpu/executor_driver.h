@@ -41,6 +41,14 @@ void generate(Executor& ex, std::vector<DriverSeq*> seqs, int steps, bool batche
 // floating-point tie). Returns "" when they agree that way, else a description of the first difference.
 std::string compare_greedy(const DriverSeq& a, const DriverSeq& b, float tie_gap);
 
+// Greedy runs of one model through two kernel paths, both with keep_logits. Until they part, each
+// step's two logit rows follow the same tokens, so noise_k = max |a - b| over the row is the paths'
+// rounding difference there. The runs may part only at a step where either run's top-2 gap is at most
+// 2 noise_k (moving two logits by noise_k each swaps no wider pair), and noise_k must stay under
+// max_noise at every step compared. Returns "" when that holds, else a description; *noise (if given)
+// gets the largest noise_k seen.
+std::string compare_greedy_noise(const DriverSeq& a, const DriverSeq& b, float max_noise, float* noise = nullptr);
+
 // Pointers to every element, for the functions above.
 std::vector<DriverSeq*> ptrs(std::vector<DriverSeq>& v);
 
