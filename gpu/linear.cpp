@@ -21,12 +21,7 @@ Linear::Linear(cudaStream_t stream, size_t workspace_bytes) : stream_(stream) {
 }
 
 Linear::~Linear() {
-  for (auto& [key, p] : bias_plans_) {
-    cublasLtMatrixLayoutDestroy(p.d);
-    cublasLtMatrixLayoutDestroy(p.b);
-    cublasLtMatrixLayoutDestroy(p.a);
-    cublasLtMatmulDescDestroy(p.op);
-  }
+  clear_bias_plans();
   if (handle_) cublasDestroy(handle_);
   if (lt_) cublasLtDestroy(lt_);
   if (workspace_) cudaFree(workspace_);
@@ -61,12 +56,25 @@ bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up
   return true;
 }
 
+void Linear::clear_bias_plans() {
+  for (auto& [key, p] : bias_plans_) {
+    cublasLtMatrixLayoutDestroy(p.d);
+    cublasLtMatrixLayoutDestroy(p.b);
+    cublasLtMatrixLayoutDestroy(p.a);
+    cublasLtMatmulDescDestroy(p.op);
+  }
+  bias_plans_.clear();
+}
+
 // The descriptors and the heuristic's algorithm for one (rows, in, out), made on first use and kept
-// (prefill calls it per layer); only the bias pointer changes between calls.
+// (prefill calls it per layer); only the bias pointer changes between calls. Prefill row counts vary
+// from step to step, so the map is emptied when it reaches kMaxBiasPlans (the heuristic gives the
+// same algorithm when a plan is made again).
 const Linear::BiasPlan& Linear::bias_plan(int rows, int in, int out) {
   const auto key = std::make_tuple(rows, in, out);
   auto it = bias_plans_.find(key);
   if (it != bias_plans_.end()) return it->second;
+  if (bias_plans_.size() >= kMaxBiasPlans) clear_bias_plans();
   BiasPlan p;
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;

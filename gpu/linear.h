@@ -32,6 +32,9 @@ class Linear {
                       int inter);
 
   cublasHandle_t handle() const { return handle_; }
+  // cuBLASLt bias plans kept (bias_plan()); for tests.
+  static constexpr size_t kMaxBiasPlans = 256;
+  size_t bias_plans() const { return bias_plans_.size(); }
   // Products of at most this many rows (<= kGemvMaxRows) go to the skinny kernel (gemv.cuh).
   void set_gemv_max_rows(int rows) { gemv_max_rows_ = rows; }
 
@@ -47,6 +50,7 @@ class Linear {
     bool ok = false;  // the heuristic found an algorithm
   };
   const BiasPlan& bias_plan(int rows, int in, int out);
+  void clear_bias_plans();
 
   cudaStream_t stream_ = nullptr;
   // Measured on an H100 with Llama-3.1-8B steps: the skinny kernel wins at 1 row (6.39 vs 7.01 ms),
@@ -56,7 +60,7 @@ class Linear {
   cublasLtHandle_t lt_ = nullptr;
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
-  std::map<std::tuple<int, int, int>, BiasPlan> bias_plans_;  // by (rows, in, out)
+  std::map<std::tuple<int, int, int>, BiasPlan> bias_plans_;  // by (rows, in, out), at most kMaxBiasPlans
 };
 
 }  // namespace dynamo::gpu

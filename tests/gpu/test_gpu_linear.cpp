@@ -105,3 +105,26 @@ TEST_CASE("Linear with a bias rounds once, through the skinny kernel and cuBLAS"
     for (float v : dy.download_f()) REQUIRE(v == 1.f + 1.f / 128);
   }
 }
+
+// Prefill row counts vary from step to step: the cuBLASLt bias plans kept per (rows, in, out) stay at
+// most kMaxBiasPlans, and a product through a plan made again gives the same bits.
+TEST_CASE("Linear keeps a bounded number of cuBLASLt bias plans") {
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  Linear lin(nullptr);
+  const int in = 64, out = 96, max_rows = 300;
+  auto x = random_bf16_values(rng, size_t(max_rows) * in), w = random_bf16_values(rng, size_t(out) * in, 0.05f);
+  auto b = random_bf16_values(rng, out);
+  Bf16Buffer dx(x.size()), dw(w.size()), db(b.size()), dy(size_t(max_rows) * out), dy2(size_t(max_rows) * out);
+  dx.upload_f(x);
+  dw.upload_f(w);
+  db.upload_f(b);
+  lin.forward(dx.ptr(), dw.ptr(), dy.ptr(), max_rows, in, out, db.ptr());
+  for (int rows = 3; rows < max_rows; ++rows) lin.forward(dx.ptr(), dw.ptr(), dy2.ptr(), rows, in, out, db.ptr());
+  CHECK(lin.bias_plans() <= Linear::kMaxBiasPlans);
+  CHECK(lin.bias_plans() > 0);
+  lin.forward(dx.ptr(), dw.ptr(), dy2.ptr(), max_rows, in, out, db.ptr());  // its plan was dropped: made again
+  CUDA_CHECK(cudaDeviceSynchronize());
+  CHECK(dy2.download() == dy.download());
+}
