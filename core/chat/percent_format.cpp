@@ -11,6 +11,31 @@ namespace dynamo::chat {
 
 namespace {
 
+// Widths and precisions past this are an error ("width too big", CPython's words past sys.maxsize):
+// a template that pads to megabytes is an attack on the server, not a format.
+constexpr int kMaxWidth = 1 << 16;
+
+// A run of decimal digits at fmt[i..] as a width or precision (what), i past it.
+int parse_count(const std::string& fmt, size_t& i, const char* what) {
+  int n = 0;
+  while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) {
+    n = n * 10 + (fmt[i++] - '0');
+    if (n > kMaxWidth) render_error(std::string(what) + " too big");
+  }
+  return n;
+}
+
+// snprintf into a string of whatever length the conversion needs.
+template <typename T>
+std::string c_format(const std::string& f, T value) {
+  const int n = std::snprintf(nullptr, 0, f.c_str(), value);
+  if (n <= 0) return {};
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  std::snprintf(s.data(), s.size(), f.c_str(), value);
+  s.resize(static_cast<size_t>(n));
+  return s;
+}
+
 std::string pad(std::string s, int width, bool left_align) {
   int n = static_cast<int>(py::count_code_points(s));
   if (width <= n) return s;
@@ -52,12 +77,11 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     }
     std::string flags;
     while (i < fmt.size() && std::string("-+ #0").find(fmt[i]) != std::string::npos) flags.push_back(fmt[i++]);
-    int width = 0, precision = -1;
-    while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) width = width * 10 + (fmt[i++] - '0');
+    int precision = -1;
+    const int width = parse_count(fmt, i, "width");
     if (i < fmt.size() && fmt[i] == '.') {
-      precision = 0;
       ++i;
-      while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) precision = precision * 10 + (fmt[i++] - '0');
+      precision = parse_count(fmt, i, "precision");
     }
     while (i < fmt.size() && (fmt[i] == 'h' || fmt[i] == 'l' || fmt[i] == 'L')) ++i;
     if (i >= fmt.size()) render_error("incomplete format");
@@ -73,7 +97,6 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     }
     const Value& v = *arg;
     bool left = flags.find('-') != std::string::npos;
-    char buf[512];
     std::string cflags;
     for (char f : flags) cflags.push_back(f);
     switch (conv) {
@@ -107,14 +130,11 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         char c = conv == 'i' || conv == 'u' ? 'd' : conv;
         if (c == 'd') {
           f += "lld";
-          std::snprintf(buf, sizeof buf, f.c_str(), n);
-          out += buf;
+          out += c_format(f, n);
         } else {
           // Python prints the sign before the 0x/0o prefix; do the magnitude ourselves.
           unsigned long long mag = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
-          std::string digits;
-          std::snprintf(buf, sizeof buf, c == 'x' ? "%llx" : c == 'X' ? "%llX" : "%llo", mag);
-          digits = buf;
+          std::string digits = c_format(c == 'x' ? "%llx" : c == 'X' ? "%llX" : "%llo", mag);
           if (precision > static_cast<int>(digits.size())) digits = std::string(precision - digits.size(), '0') + digits;
           std::string sign = n < 0 ? "-" : flags.find('+') != std::string::npos ? "+" : flags.find(' ') != std::string::npos ? " " : "";
           std::string prefix = alt ? (c == 'o' ? "0o" : c == 'x' ? "0x" : "0X") : "";
@@ -136,8 +156,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         if (width) f += std::to_string(width);
         f += "." + std::to_string(precision < 0 ? 6 : precision);
         f.push_back(conv);
-        std::snprintf(buf, sizeof buf, f.c_str(), v.as_double());
-        out += buf;
+        out += c_format(f, v.as_double());
         break;
       }
       case 'c': {

@@ -83,6 +83,15 @@ TEST_CASE("chat filter: printf-style formatting, center, filter blocks") {
   CHECK(render("{{ '%(k)s=%(v)d' % {'k': 'a', 'v': 2} }} {{ '%s-%s'|format(1, none) }}") == "a=2 1-None");
   CHECK(error_kind("{{ '%s %s' % ('one',) }}") == ChatTemplateErrorKind::kRender);
   CHECK(error_kind("{{ '%s' % (1, 2) }}") == ChatTemplateErrorKind::kRender);
+  // Wide conversions are not cut at a buffer's length (CPython pads them whole); widths and
+  // precisions past 65536 are "too big" (an int overflow, found by the chat_template fuzzer, before).
+  CHECK(render("{{ ('%600d' % 7)|length }} {{ ('%.600f' % 1.5)|length }} {{ ('%-700s|' % 'a')|length }}") ==
+        "600 602 701");
+  std::string message;
+  CHECK(error_kind("{{ '%0888888888888888888888d' % 5 }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("width too big") != std::string::npos);
+  CHECK(error_kind("{{ '%.99999999999f' % 5 }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("precision too big") != std::string::npos);
   CHECK(render("[{{ 'ab'|center(7) }}][{{ 'abc'|center(8) }}]") == "[   ab  ][  abc   ]");
   CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim|replace('x', 'y') %} x {% endfilter %}") ==
         "AB|y");
