@@ -5,35 +5,18 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/chat/format_util.h"
 #include "core/chat/py_text.h"
 
 namespace dynamo::chat {
 
 namespace {
 
-// Widths and precisions past this are an error ("width too big", CPython's words past sys.maxsize):
-// a template that pads to megabytes is an attack on the server, not a format.
-constexpr int kMaxWidth = 1 << 16;
-
 // A run of decimal digits at fmt[i..] as a width or precision (what), i past it.
 int parse_count(const std::string& fmt, size_t& i, const char* what) {
   int n = 0;
-  while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) {
-    n = n * 10 + (fmt[i++] - '0');
-    if (n > kMaxWidth) render_error(std::string(what) + " too big");
-  }
+  while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) n = push_format_digit(n, fmt[i++] - '0', what);
   return n;
-}
-
-// snprintf into a string of whatever length the conversion needs.
-template <typename T>
-std::string c_format(const std::string& f, T value) {
-  const int n = std::snprintf(nullptr, 0, f.c_str(), value);
-  if (n <= 0) return {};
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  std::snprintf(s.data(), s.size(), f.c_str(), value);
-  s.resize(static_cast<size_t>(n));
-  return s;
 }
 
 std::string pad(std::string s, int width, bool left_align) {
@@ -130,7 +113,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         char c = conv == 'i' || conv == 'u' ? 'd' : conv;
         if (c == 'd') {
           f += "lld";
-          out += c_format(f, n);
+          out += c_format(f.c_str(), n);
         } else {
           // Python prints the sign before the 0x/0o prefix; do the magnitude ourselves.
           unsigned long long mag = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
@@ -156,7 +139,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         if (width) f += std::to_string(width);
         f += "." + std::to_string(precision < 0 ? 6 : precision);
         f.push_back(conv);
-        out += c_format(f, v.as_double());
+        out += c_format(f.c_str(), v.as_double());
         break;
       }
       case 'c': {

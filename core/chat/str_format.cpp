@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/chat/format_util.h"
 #include "core/chat/percent_format.h"
 #include "core/chat/py_text.h"
 
@@ -39,11 +40,12 @@ Spec parse_spec(const std::string& s) {
     sp.zero = true;
     ++i;
   }
-  while (i < u.size() && u[i] >= '0' && u[i] <= '9') sp.width = sp.width * 10 + static_cast<int>(u[i++] - '0');
+  while (i < u.size() && u[i] >= '0' && u[i] <= '9') sp.width = push_format_digit(sp.width, int(u[i++] - '0'), "width");
   if (i < u.size() && u[i] == '.') {
     sp.precision = 0;
     ++i;
-    while (i < u.size() && u[i] >= '0' && u[i] <= '9') sp.precision = sp.precision * 10 + static_cast<int>(u[i++] - '0');
+    while (i < u.size() && u[i] >= '0' && u[i] <= '9')
+      sp.precision = push_format_digit(sp.precision, int(u[i++] - '0'), "precision");
   }
   if (i < u.size()) sp.type = static_cast<char>(u[i++]);
   if (i != u.size()) render_error("unsupported format spec '" + s + "'");
@@ -84,7 +86,6 @@ std::string format_value(const Value& v, const std::string& spec_text) {
   }
   if (!v.is_number()) render_error("unsupported format string passed to " + v.type_name() + ".__format__");
   std::string sign_prefix;
-  char buf[512];
   bool integral_type = sp.type == 'd' || sp.type == 'x' || sp.type == 'X' || sp.type == 'o' || sp.type == 'b';
   if (integral_type || (!sp.type && !v.is_float())) {
     if (v.is_float()) render_error(std::string("Unknown format code '") + sp.type + "' for object of type 'float'");
@@ -97,8 +98,7 @@ std::string format_value(const Value& v, const std::string& spec_text) {
         mag >>= 1;
       } while (mag);
     } else {
-      std::snprintf(buf, sizeof buf, sp.type == 'x' ? "%llx" : sp.type == 'X' ? "%llX" : sp.type == 'o' ? "%llo" : "%llu", mag);
-      digits = buf;
+      digits = c_format(sp.type == 'x' ? "%llx" : sp.type == 'X' ? "%llX" : sp.type == 'o' ? "%llo" : "%llu", mag);
     }
     std::string sign = n < 0 ? "-" : sp.sign == '+' ? "+" : sp.sign == ' ' ? " " : "";
     return align_text(sign + digits, sp, '>');
@@ -109,17 +109,14 @@ std::string format_value(const Value& v, const std::string& spec_text) {
     if (sp.precision < 0) {
       body = v.is_float() ? py::float_repr(d) : std::to_string(v.as_int());
     } else {
-      std::snprintf(buf, sizeof buf, "%.*g", sp.precision == 0 ? 1 : sp.precision, d);
-      body = buf;
+      body = c_format("%.*g", sp.precision == 0 ? 1 : sp.precision, d);
       if (body.find_first_of(".e") == std::string::npos && std::isfinite(d)) body += ".0";
     }
   } else if (sp.type == '%') {
-    std::snprintf(buf, sizeof buf, "%.*f", sp.precision < 0 ? 6 : sp.precision, d * 100);
-    body = std::string(buf) + "%";
+    body = c_format("%.*f", sp.precision < 0 ? 6 : sp.precision, d * 100) + "%";
   } else if (std::string("fFeEgG").find(sp.type) != std::string::npos) {
     std::string f = std::string("%.*") + sp.type;
-    std::snprintf(buf, sizeof buf, f.c_str(), sp.precision < 0 ? 6 : sp.precision, d);
-    body = buf;
+    body = c_format(f.c_str(), sp.precision < 0 ? 6 : sp.precision, d);
   } else {
     render_error(std::string("Unknown format code '") + sp.type + "' for object of type 'float'");
   }

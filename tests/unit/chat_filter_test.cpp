@@ -109,4 +109,12 @@ TEST_CASE("chat filter: select/map/unique/items give lazy single-use generators 
 TEST_CASE("chat filter: str.format") {
   CHECK(error_kind("{{ '{} {0}'.format('a') }}") == ChatTemplateErrorKind::kRender);  // auto + manual numbering
   CHECK(render("{{ '{}-{n}|{:>4}|{:.2f}|{!r}|{{x}}'.format('a', 'b', 3.14159, 'q', n=1) }}") == "a-1|   b|3.14|'q'|{x}");
+  // As '%' formatting (above): long conversions whole, widths and precisions past 65536 too big.
+  CHECK(render("{{ '{:600d}'.format(7)|length }} {{ '{:.600f}'.format(1.5)|length }} {{ '{:<700}|'.format('a')|length }}") ==
+        "600 602 701");
+  std::string message;
+  CHECK(error_kind("{{ '{:0888888888888888888d}'.format(5) }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("width too big") != std::string::npos);
+  CHECK(error_kind("{{ '{:.99999999999f}'.format(5.0) }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("precision too big") != std::string::npos);
 }
