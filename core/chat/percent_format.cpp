@@ -103,29 +103,30 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         if (!v.is_number()) render_error(std::string("%") + conv + " format: a real number is required, not " + v.type_name());
         if ((conv == 'x' || conv == 'X' || conv == 'o') && v.is_float())
           render_error(std::string("%") + conv + " format: an integer is required, not float");
-        long long n = v.is_float() ? static_cast<long long>(std::trunc(v.as_double())) : v.as_int();
-        bool alt = flags.find('#') != std::string::npos;
-        std::string f = "%";
-        for (char c : flags)
-          if (c != '#') f.push_back(c);
-        if (width) f += std::to_string(width);
-        if (precision >= 0) f += "." + std::to_string(precision);
-        char c = conv == 'i' || conv == 'u' ? 'd' : conv;
-        if (c == 'd') {
-          f += "lld";
-          out += c_format(f.c_str(), n);
+        const char c = conv == 'i' || conv == 'u' ? 'd' : conv;
+        // The magnitude's digits, then Python's sign, 0x/0o prefix, precision and padding around them.
+        bool negative = false;
+        std::string digits;
+        if (v.is_float()) {  // %d only: the exact integer the double truncates to, however large
+          const double d = std::trunc(v.as_double());
+          if (std::isnan(d)) render_error("cannot convert float NaN to integer");
+          if (std::isinf(d)) render_error("cannot convert float infinity to integer");
+          negative = d < 0;
+          digits = c_format("%.0f", std::fabs(d));
         } else {
-          // Python prints the sign before the 0x/0o prefix; do the magnitude ourselves.
-          unsigned long long mag = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
-          std::string digits = c_format(c == 'x' ? "%llx" : c == 'X' ? "%llX" : "%llo", mag);
-          if (precision > static_cast<int>(digits.size())) digits = std::string(precision - digits.size(), '0') + digits;
-          std::string sign = n < 0 ? "-" : flags.find('+') != std::string::npos ? "+" : flags.find(' ') != std::string::npos ? " " : "";
-          std::string prefix = alt ? (c == 'o' ? "0o" : c == 'x' ? "0x" : "0X") : "";
-          std::string body = sign + prefix + digits;
-          if (!left && flags.find('0') != std::string::npos && static_cast<int>(body.size()) < width)
-            body = sign + prefix + std::string(width - body.size(), '0') + digits;
-          out += pad(body, width, left);
+          const long long n = v.as_int();
+          negative = n < 0;
+          const unsigned long long mag = negative ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
+          digits = c_format(c == 'x' ? "%llx" : c == 'X' ? "%llX" : c == 'o' ? "%llo" : "%llu", mag);
         }
+        if (precision > static_cast<int>(digits.size())) digits = std::string(precision - digits.size(), '0') + digits;
+        const bool alt = flags.find('#') != std::string::npos && c != 'd';
+        std::string sign = negative ? "-" : flags.find('+') != std::string::npos ? "+" : flags.find(' ') != std::string::npos ? " " : "";
+        std::string prefix = alt ? (c == 'o' ? "0o" : c == 'x' ? "0x" : "0X") : "";
+        std::string body = sign + prefix + digits;
+        if (!left && flags.find('0') != std::string::npos && static_cast<int>(body.size()) < width)
+          body = sign + prefix + std::string(width - body.size(), '0') + digits;
+        out += pad(body, width, left);
         break;
       }
       case 'e':

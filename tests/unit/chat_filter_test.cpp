@@ -92,6 +92,12 @@ TEST_CASE("chat filter: printf-style formatting, center, filter blocks") {
   CHECK(message.find("width too big") != std::string::npos);
   CHECK(error_kind("{{ '%.99999999999f' % 5 }}", "{}", &message) == ChatTemplateErrorKind::kRender);
   CHECK(message.find("precision too big") != std::string::npos);
+  // %d of a float: the integer it truncates to, however large (a long long overflow before, found by
+  // the fuzzer), Python's flags around it, and errors for infinity and NaN.
+  CHECK(render("{{ '%d' % 1e28 }}|{{ '%5d|%-5d|%05d|%+d|% d|%.3d|%#d' % (3, 4, -5, 6, 7, 8, 9) }}|{{ '%d %d' % (-0.5, -7.9) }}") ==
+        "9999999999999999583119736832|    3|4    |-0005|+6| 7|008|9|0 -7");
+  CHECK(error_kind("{{ '%d' % (1e308 * 10) }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("infinity") != std::string::npos);
   CHECK(render("[{{ 'ab'|center(7) }}][{{ 'abc'|center(8) }}]") == "[   ab  ][  abc   ]");
   CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim|replace('x', 'y') %} x {% endfilter %}") ==
         "AB|y");
