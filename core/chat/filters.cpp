@@ -325,12 +325,18 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     Value def = arg(a, 0, "default", Value::integer(0));
     int64_t base = arg(a, 1, "base", Value::integer(10)).as_int();
     if (v.is_int() || v.is_bool()) return Value::integer(v.as_int());
-    if (v.is_float()) return std::isfinite(v.as_double()) ? Value::integer(static_cast<int64_t>(v.as_double())) : def;
+    // A finite float truncated; past the 64-bit range (Python would give a big integer) an error.
+    auto truncated = [](double d) {
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        render_error("int: " + py::float_repr(d) + " does not fit a 64-bit integer");
+      return Value::integer(static_cast<int64_t>(d));
+    };
+    if (v.is_float()) return std::isfinite(v.as_double()) ? truncated(v.as_double()) : def;
     if (v.is_string()) {
       int64_t i;
       if (parse_py_int(v.str(), i, static_cast<int>(base))) return Value::integer(i);
       double d;
-      if (parse_py_float(v.str(), d) && std::isfinite(d)) return Value::integer(static_cast<int64_t>(d));
+      if (parse_py_float(v.str(), d) && std::isfinite(d)) return truncated(d);
     }
     return def;
   }

@@ -46,6 +46,12 @@ TEST_CASE("chat filter: sequence filters") {
 TEST_CASE("chat filter: numbers, default, string") {
   CHECK(render("{{ '42'|int + 1 }} {{ '4.7'|int }} {{ 'x'|int }} {{ 'x'|int(7) }} {{ '2.5'|float }} {{ 3|float }}") ==
         "43 4 0 7 2.5 3.0");
+  // Floats past the 64-bit range: an error (an out-of-range conversion before), not a wrong integer.
+  CHECK(render("{{ -9.9|int }} {{ 9.0e18|int }}") == "-9 9000000000000000000");
+  std::string message;
+  CHECK(error_kind("{{ 1e28|int }}", "{}", &message) == ChatTemplateErrorKind::kRender);
+  CHECK(message.find("64-bit") != std::string::npos);
+  CHECK(error_kind("{{ '-1e19'|int }}") == ChatTemplateErrorKind::kRender);
   CHECK(render("{{ 2.5|round }} {{ 3.5|round }} {{ 2.675|round(2) }} {{ 2.1|round(method='ceil') }} {{ -3|abs }}") ==
         "2.0 4.0 2.67 3.0 3");
   CHECK(render("{{ x|default('d') }} {{ none|default('d') }} {{ ''|default('d', true) }} {{ 1|d(2) }}") ==
