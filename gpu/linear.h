@@ -32,7 +32,7 @@ class Linear {
                       int inter);
 
   cublasHandle_t handle() const { return handle_; }
-  // cuBLASLt bias plans kept (bias_plan()); for tests.
+  // The cuBLASLt bias plans bias_plan() keeps at most, and how many it keeps now (for tests).
   static constexpr size_t kMaxBiasPlans = 256;
   size_t bias_plans() const { return bias_plans_.size(); }
   // Products of at most this many rows (<= kGemvMaxRows) go to the skinny kernel (gemv.cuh).

@@ -12,10 +12,15 @@ namespace dynamo::chat {
 // sys.maxsize): a template that pads to megabytes is an attack on the server, not a format.
 constexpr int kMaxFormatWidth = 1 << 16;
 
-// n with the decimal digit d appended, for the width or precision `what`.
-inline int push_format_digit(int n, int d, const char* what) {
-  n = n * 10 + d;
-  if (n > kMaxFormatWidth) render_error(std::string(what) + " too big");
+// The run of decimal digits at s[i..] (a std::string or std::u32string) as the width or precision
+// `what`; i ends past it.
+template <typename Str>
+int parse_format_count(const Str& s, size_t& i, const char* what) {
+  int n = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    n = n * 10 + static_cast<int>(s[i++] - '0');
+    if (n > kMaxFormatWidth) render_error(std::string(what) + " too big");
+  }
   return n;
 }
 

@@ -1,9 +1,7 @@
 // printf-style formatting with CPython's rules for s/r/a, d/i/u, x/X/o, e/E/f/F/g/G, c and %%.
 #include "core/chat/percent_format.h"
 
-#include <cctype>
 #include <cmath>
-#include <cstdio>
 
 #include "core/chat/format_util.h"
 #include "core/chat/py_text.h"
@@ -11,13 +9,6 @@
 namespace dynamo::chat {
 
 namespace {
-
-// A run of decimal digits at fmt[i..] as a width or precision (what), i past it.
-int parse_count(const std::string& fmt, size_t& i, const char* what) {
-  int n = 0;
-  while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) n = push_format_digit(n, fmt[i++] - '0', what);
-  return n;
-}
 
 std::string pad(std::string s, int width, bool left_align) {
   int n = static_cast<int>(py::count_code_points(s));
@@ -61,10 +52,10 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     std::string flags;
     while (i < fmt.size() && std::string("-+ #0").find(fmt[i]) != std::string::npos) flags.push_back(fmt[i++]);
     int precision = -1;
-    const int width = parse_count(fmt, i, "width");
+    const int width = parse_format_count(fmt, i, "width");
     if (i < fmt.size() && fmt[i] == '.') {
       ++i;
-      precision = parse_count(fmt, i, "precision");
+      precision = parse_format_count(fmt, i, "precision");
     }
     while (i < fmt.size() && (fmt[i] == 'h' || fmt[i] == 'l' || fmt[i] == 'L')) ++i;
     if (i >= fmt.size()) render_error("incomplete format");

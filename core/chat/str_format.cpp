@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 
 #include "core/chat/format_util.h"
 #include "core/chat/percent_format.h"
@@ -40,12 +39,10 @@ Spec parse_spec(const std::string& s) {
     sp.zero = true;
     ++i;
   }
-  while (i < u.size() && u[i] >= '0' && u[i] <= '9') sp.width = push_format_digit(sp.width, int(u[i++] - '0'), "width");
+  sp.width = parse_format_count(u, i, "width");
   if (i < u.size() && u[i] == '.') {
-    sp.precision = 0;
     ++i;
-    while (i < u.size() && u[i] >= '0' && u[i] <= '9')
-      sp.precision = push_format_digit(sp.precision, int(u[i++] - '0'), "precision");
+    sp.precision = parse_format_count(u, i, "precision");
   }
   if (i < u.size()) sp.type = static_cast<char>(u[i++]);
   if (i != u.size()) render_error("unsupported format spec '" + s + "'");

@@ -1,5 +1,7 @@
 // Helpers for the chat-template unit tests: render a template string with variables given as JSON.
 #pragma once
+#include <doctest/doctest.h>
+
 #include <string>
 
 #include "core/chat/chat_template.h"
@@ -23,6 +25,13 @@ inline ChatTemplateErrorKind error_kind(const std::string& source, const std::st
     return e.kind();
   }
   throw std::runtime_error("expected an error from: " + source);
+}
+
+// The message of the render error `source` raises (checks that it is one).
+inline std::string render_error_message(const std::string& source) {
+  std::string message;
+  CHECK(error_kind(source, "{}", &message) == ChatTemplateErrorKind::kRender);
+  return message;
 }
 
 }  // namespace dynamo::chat::testing
