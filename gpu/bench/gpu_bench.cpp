@@ -6,6 +6,7 @@
 //   gpu_bench tp --model DIR --device cuda:0,1 [--batches 1,32] [--context 1024] [--reps 30]
 //   gpu_bench parts --model DIR [--batches 1] [--contexts 1024,4096] [--reps 20]
 //   gpu_bench timeline --model DIR [--batches 1] [--contexts 1024,4096] [--reps 5]   (a -DDYNAMO_TIMELINE=1 build)
+//   gpu_bench l2 [--in 4096] [--out 4096] [--reps 30]
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "gpu/cuda_executor.h"
 #include "gpu/kernels/attention_prefill.cuh"
 #include "gpu/kernels/attention_prefill_mma.cuh"
+#include "gpu/bench/l2_bench.h"
 #include "gpu/bench/timeline_report.h"
 #include "gpu/kernels/weight_init.cuh"
 #include "gpu/linear.h"
@@ -615,12 +617,23 @@ int dump(const Args& args) {
   return 0;
 }
 
+// What L2 residency buys the skinny product (l2_bench.h), the o_proj shape of Llama-3.1-8B by default.
+int l2(const Args& args) {
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  const double bw = copy_bandwidth(s);
+  CUDA_CHECK(cudaStreamDestroy(s));
+  print_l2_bench(std::stoi(args.get("--in", "4096")), std::stoi(args.get("--out", "4096")),
+                 std::stoi(args.get("--reps", "30")), bw / 1e9);
+  return 0;
+}
+
 }  // namespace
 }  // namespace dynamo::gpu
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp|parts|timeline [--key value ...]\n");
+    std::fprintf(stderr, "usage: gpu_bench bench|dump|attention|tp|parts|timeline|l2 [--key value ...]\n");
     return 2;
   }
   dynamo::gpu::Args args;
@@ -633,6 +646,7 @@ int main(int argc, char** argv) {
     if (cmd == "tp") return dynamo::gpu::tp_bench(args);
     if (cmd == "parts") return dynamo::gpu::parts_bench(args);
     if (cmd == "timeline") return dynamo::gpu::timeline_bench(args);
+    if (cmd == "l2") return dynamo::gpu::l2(args);
     std::fprintf(stderr, "gpu_bench: unknown command '%s'\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {
