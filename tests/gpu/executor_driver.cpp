@@ -2,6 +2,7 @@
 #include "tests/gpu/executor_driver.h"
 
 #include <cmath>
+#include <cstring>
 
 #include <algorithm>
 #include <functional>
@@ -9,7 +10,21 @@
 
 namespace dynamo::gpu::test {
 
-std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint64_t seed, float stddev) {
+namespace {
+
+// x rounded to the nearest bf16 value (ties to even), as the CUDA executor stores it.
+float round_to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+}  // namespace
+
+std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint64_t seed, float stddev,
+                                                     bool bf16_values) {
   auto store = std::make_shared<WeightStore>();
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.f, stddev);
@@ -18,6 +33,8 @@ std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint6
     for (auto d : spec.shape) n *= d;
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = (spec.init == WeightSpec::Init::Ones ? 1.f + 0.1f * normal(rng) / stddev : normal(rng));
+    if (bf16_values)
+      for (auto& x : v) x = round_to_bf16(x);
     store->add_owned_f32(spec.name, spec.shape, std::move(v), "test");
   }
   return store;

@@ -24,8 +24,11 @@ struct DriverSeq {
   DriverSeq() { sampling.temperature = 0.f; }
 };
 
-// Tensors of a config's weight_specs with N(0, stddev) values (norm weights near 1).
-std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint64_t seed, float stddev);
+// Tensors of a config's weight_specs with N(0, stddev) values (norm weights near 1); bf16_values:
+// each rounded to the nearest bf16 (stored as float), so that an fp32 executor computes with the very
+// weights the CUDA executor holds.
+std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint64_t seed, float stddev,
+                                                     bool bf16_values = false);
 
 ModelConfig tiny_config(int variant);  // 0: llama GQA 4, 1: qwen3-like (qk norm, bias, G 1, head 128), 2: llama3 rope
 

@@ -1,5 +1,6 @@
 // The CUDA executor against the CPU reference executor (fp32) on tiny random models: prefill
-// logits, and 64 greedy steps single and batched (tie-aware); and device sampling (temperature,
+// logits (within a multiple of what rounding the weights to bf16 alone moves them, for that model and
+// prompt), and 64 greedy steps single and batched (tie-aware); and device sampling (temperature,
 // top-k/p, min-p, penalties, bias, min_tokens, log-probs) against the CPU Sampler on the same logits.
 #include <doctest/doctest.h>
 
@@ -28,6 +29,13 @@ std::vector<DriverSeq> prompts(std::mt19937_64& rng, std::vector<int> lens) {
 
 }  // namespace
 
+// The CUDA executor's prefill logits may be at most this many times as far from the fp32 reference as
+// the fp32 reference run on the bf16-rounded weights is: its distance is that weight rounding plus the
+// bf16 rounding of its activations. Measured on an H100 over 234 prompts (13 seeds): 1.08-2.48 times,
+// median 1.62; the absolute distance was 1.6e-2..5.5e-2 (a fixed bar of 5e-2 failed one prompt whose
+// weight-rounding distance was 2.3e-2, the largest seen), so the bar follows the prompt.
+constexpr double kBf16NoiseMultiple = 4.0;
+
 TEST_CASE("cuda executor vs CPU executor: prefill logits and 64 greedy steps, alone and batched") {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed);
@@ -36,7 +44,11 @@ TEST_CASE("cuda executor vs CPU executor: prefill logits and 64 greedy steps, al
     std::mt19937_64 rng(seed + variant);
     Model model;
     model.config = tiny_config(variant);
-    model.weights = make_test_weights(model.config, rng(), 0.08f);
+    const uint64_t weight_seed = rng();
+    model.weights = make_test_weights(model.config, weight_seed, 0.08f);
+    Model rounded;  // the same weights rounded to bf16, as the CUDA executor holds them
+    rounded.config = model.config;
+    rounded.weights = make_test_weights(model.config, weight_seed, 0.08f, true);
     ExecutorOptions go;
     go.device = "cuda:0";
     go.num_kv_blocks = 256;
@@ -47,19 +59,22 @@ TEST_CASE("cuda executor vs CPU executor: prefill logits and 64 greedy steps, al
     co.threads = 4;
     CudaExecutor gpu(model, go);
     auto cpu = make_executor(model, co);
+    auto cpu_rounded = make_executor(rounded, co);
     for (bool batched : {false, true}) {
       CAPTURE(batched);
       auto g = prompts(rng, {9, 50, 120});
-      auto c = g;
+      auto c = g, r = g;
       for (auto& s : g) s.keep_logits = true;
       for (auto& s : c) s.keep_logits = true;
+      for (auto& s : r) s.keep_logits = true;
       generate(gpu, ptrs(g), 64, batched);
       generate(*cpu, ptrs(c), 64, batched);
+      generate(*cpu_rounded, ptrs(r), 0, false);  // prefill logits only
       for (size_t i = 0; i < g.size(); ++i) {
         CAPTURE(i);
-        // bf16 weights and activations vs fp32: transformers' own bf16 run of such random models is
-        // 1e-2..4e-2 away from its fp32 run (tests/gpu/hf_compare.py), so 5e-2 is the bar.
-        CHECK(rel_err(g[i].logits[0], c[i].logits[0]) < 5e-2);
+        const double weight_rounding = rel_err(r[i].logits[0], c[i].logits[0]);
+        CAPTURE(weight_rounding);
+        CHECK(rel_err(g[i].logits[0], c[i].logits[0]) < kBf16NoiseMultiple * weight_rounding);
         CHECK(compare_greedy(g[i], c[i], 1e-1f) == "");
       }
     }
