@@ -531,6 +531,19 @@ int timeline_bench(const Args& args) {
 }
 
 // Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
+constexpr int kTopLogits = 32;
+
+// The k largest of a logits row as (token, logit), largest first.
+std::vector<std::pair<int32_t, float>> top_logits(const float* row, size_t V, int k) {
+  std::vector<int32_t> ids(V);
+  for (size_t t = 0; t < V; ++t) ids[t] = int32_t(t);
+  const size_t n = std::min(V, size_t(k));
+  std::partial_sort(ids.begin(), ids.begin() + n, ids.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+  std::vector<std::pair<int32_t, float>> top(n);
+  for (size_t j = 0; j < n; ++j) top[j] = {ids[j], row[ids[j]]};
+  return top;
+}
+
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
   const int steps = std::stoi(args.get("--steps", "64"));
@@ -559,6 +572,9 @@ int dump(const Args& args) {
     std::vector<std::vector<int32_t>> gen(n), tables(n);
     std::vector<int> cached(n, 0);
     std::vector<std::vector<float>> first_logits(n);
+    // Per sampled step, the kTopLogits largest logits as (token, logit), largest first: the tie rule of
+    // hf_compare.py compares them with transformers' at a step where the greedy runs part.
+    std::vector<std::vector<std::vector<std::pair<int32_t, float>>>> tops(n);
     for (int i = 0; i < n; ++i)
       for (int k = 0; k < per_seq; ++k) tables[i].push_back((mode * n + i) * per_seq + k);
     auto run = [&](std::vector<int> idx, bool prefix_only) {
@@ -591,7 +607,9 @@ int dump(const Args& args) {
       const size_t V = model.config.vocab_size;
       for (size_t k = 0; k < sampled.size(); ++k) {
         const int i = sampled[k];
-        if (gen[i].empty()) first_logits[i].assign(r.logits.begin() + k * V, r.logits.begin() + (k + 1) * V);
+        const float* row = r.logits.data() + k * V;
+        if (gen[i].empty()) first_logits[i].assign(row, row + V);
+        tops[i].push_back(top_logits(row, V, kTopLogits));
         gen[i].push_back(r.sampled[k].token);
       }
     };
@@ -610,6 +628,13 @@ int dump(const Args& args) {
       for (size_t k = 0; k < gen[i].size(); ++k) out << (k ? ", " : "") << gen[i][k];
       out << "], \"logits\": [";
       for (size_t k = 0; k < first_logits[i].size(); ++k) out << (k ? ", " : "") << first_logits[i][k];
+      out << "], \"top\": [";
+      for (size_t k = 0; k < tops[i].size(); ++k) {
+        out << (k ? ", [" : "[");
+        for (size_t j = 0; j < tops[i][k].size(); ++j)
+          out << (j ? ", [" : "[") << tops[i][k][j].first << ", " << tops[i][k][j].second << "]";
+        out << "]";
+      }
       out << "]}\n";
     }
   }
