@@ -530,8 +530,7 @@ int timeline_bench(const Args& args) {
   return 0;
 }
 
-// Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
-constexpr int kTopLogits = 32;
+constexpr int kTopLogits = 32;  // per step of a dump
 
 // The k largest of a logits row as (token, logit), largest first.
 std::vector<std::pair<int32_t, float>> top_logits(const float* row, size_t V, int k) {
@@ -544,6 +543,7 @@ std::vector<std::pair<int32_t, float>> top_logits(const float* row, size_t V, in
   return top;
 }
 
+// Greedy runs for the HF comparison; one JSON object per prompt and mode on its own line.
 int dump(const Args& args) {
   const Model model = load_model(args.get("--model", ""), LoadFormat::Auto);
   const int steps = std::stoi(args.get("--steps", "64"));

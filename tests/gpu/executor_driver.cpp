@@ -2,26 +2,14 @@
 #include "tests/gpu/executor_driver.h"
 
 #include <cmath>
-#include <cstring>
 
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
 
+#include "core/model/dtype.h"
+
 namespace dynamo::gpu::test {
-
-namespace {
-
-// x rounded to the nearest bf16 value (ties to even), as the CUDA executor stores it.
-float round_to_bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  std::memcpy(&x, &u, 4);
-  return x;
-}
-
-}  // namespace
 
 std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint64_t seed, float stddev,
                                                      bool bf16_values) {
@@ -34,7 +22,7 @@ std::shared_ptr<const WeightStore> make_test_weights(const ModelConfig& c, uint6
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = (spec.init == WeightSpec::Init::Ones ? 1.f + 0.1f * normal(rng) / stddev : normal(rng));
     if (bf16_values)
-      for (auto& x : v) x = round_to_bf16(x);
+      for (auto& x : v) x = bf16_to_f32(f32_to_bf16(x));
     store->add_owned_f32(spec.name, spec.shape, std::move(v), "test");
   }
   return store;
