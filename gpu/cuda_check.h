@@ -14,13 +14,30 @@ namespace dynamo::gpu {
                            std::to_string(line));
 }
 
+// cudaMalloc for a caller that reports a failure itself: on failure *p is null and the runtime's
+// last error is cleared, so that the next launch check (perhaps another executor's) does not report
+// this failure as its own.
+template <typename T>
+cudaError_t try_cuda_malloc(T** p, size_t bytes) {
+  const cudaError_t err = cudaMalloc(p, bytes);
+  if (err != cudaSuccess) {
+    *p = nullptr;
+    cudaGetLastError();
+  }
+  return err;
+}
+
 }  // namespace dynamo::gpu
 
+// A failed call's error is cleared from the runtime's last error before the throw (as try_cuda_malloc
+// does): the exception reports it, and the next launch check must not report it again.
 #define CUDA_CHECK(stmt)                                                                  \
   do {                                                                                    \
     cudaError_t err_ = (stmt);                                                            \
-    if (err_ != cudaSuccess)                                                              \
+    if (err_ != cudaSuccess) {                                                            \
+      cudaGetLastError();                                                                 \
       ::dynamo::gpu::throw_cuda_error(cudaGetErrorString(err_), #stmt, __FILE__, __LINE__); \
+    }                                                                                     \
   } while (0)
 
 #define CUBLAS_CHECK(stmt)                                                                   \

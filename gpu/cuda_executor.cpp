@@ -199,10 +199,8 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   take(reinterpret_cast<void**>(&meta_dev_), layout.total * 4);
   take(reinterpret_cast<void**>(&specs_dev_), S * sizeof(SampleSpec));
   take(reinterpret_cast<void**>(&out_dev_), S * sizeof(SampleOut));
-  const cudaError_t err = cudaMalloc(&act_, off);
+  const cudaError_t err = try_cuda_malloc(&act_, off);
   if (err != cudaSuccess) {
-    act_ = nullptr;
-    cudaGetLastError();  // handled here: the next launch check must not report it
     throw std::runtime_error("CUDA executor on " + name_ + ": cannot allocate " + std::to_string(off >> 20) +
                              " MiB of activations for " + std::to_string(tokens) + " tokens: " +
                              cudaGetErrorString(err));
@@ -259,10 +257,8 @@ void CudaExecutor::size_kv_cache() {
     blocks = size_t(budget / double(per_block));
   }
   if (blocks > size_t(INT32_MAX)) blocks = INT32_MAX;
-  const cudaError_t err = cudaMalloc(&kv_, blocks * per_block);
+  const cudaError_t err = try_cuda_malloc(&kv_, blocks * per_block);
   if (err != cudaSuccess) {
-    kv_ = nullptr;
-    cudaGetLastError();  // handled here: the next launch check (another executor's) must not report it
     throw ConfigError("cannot allocate " + std::to_string(blocks) + " KV blocks (" +
                       std::to_string((blocks * per_block) >> 20) + " MiB) on " + name_ + ": " +
                       cudaGetErrorString(err) + "; lower num_kv_blocks or gpu_memory_utilization");

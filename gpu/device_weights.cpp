@@ -87,10 +87,8 @@ void load_device_weights(const Model& model, DeviceWeights& w, cudaStream_t stre
     reserve(&L.down, size_t(H) * I);
   }
   w.bytes = offset;
-  cudaError_t err = cudaMalloc(&w.base, w.bytes);
+  const cudaError_t err = try_cuda_malloc(&w.base, w.bytes);
   if (err != cudaSuccess) {
-    w.base = nullptr;
-    cudaGetLastError();  // handled here: the next launch check must not report it
     throw ModelError("cannot allocate " + std::to_string(w.bytes >> 20) + " MiB for the weights on the GPU: " +
                      cudaGetErrorString(err));
   }

@@ -1,5 +1,6 @@
 // Helpers shared by the two Python formatters (percent_format.cpp, str_format.cpp): widths and
-// precisions with a bound, and snprintf into a string as long as the conversion needs.
+// precisions with a bound, snprintf into a string as long as the conversion needs, and an integer's
+// digits in a base.
 #pragma once
 #include <cstdio>
 #include <string>
@@ -33,6 +34,19 @@ std::string c_format(const char* f, T... values) {
   std::snprintf(s.data(), s.size(), f, values...);
   s.resize(static_cast<size_t>(n));
   return s;
+}
+
+// |n|'s digits for the integer conversion `conv`: x / X hexadecimal, o octal, b binary, anything else
+// decimal; no sign, no prefix (the formatters place Python's around them).
+inline std::string magnitude_digits(long long n, char conv) {
+  unsigned long long mag = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
+  if (conv != 'b') return c_format(conv == 'x' ? "%llx" : conv == 'X' ? "%llX" : conv == 'o' ? "%llo" : "%llu", mag);
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (mag & 1)));
+    mag >>= 1;
+  } while (mag);
+  return digits;
 }
 
 }  // namespace dynamo::chat

@@ -71,8 +71,6 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     }
     const Value& v = *arg;
     bool left = flags.find('-') != std::string::npos;
-    std::string cflags;
-    for (char f : flags) cflags.push_back(f);
     switch (conv) {
       case 's':
       case 'r':
@@ -105,10 +103,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
           negative = d < 0;
           digits = c_format("%.0f", std::fabs(d));
         } else {
-          const long long n = v.as_int();
-          negative = n < 0;
-          const unsigned long long mag = negative ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
-          digits = c_format(c == 'x' ? "%llx" : c == 'X' ? "%llX" : c == 'o' ? "%llo" : "%llu", mag);
+          negative = v.as_int() < 0;
+          digits = magnitude_digits(v.as_int(), c);
         }
         if (precision > static_cast<int>(digits.size())) digits = std::string(precision - digits.size(), '0') + digits;
         const bool alt = flags.find('#') != std::string::npos && c != 'd';
@@ -127,7 +123,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       case 'g':
       case 'G': {
         if (!v.is_number()) render_error(std::string("must be real number, not ") + v.type_name());
-        std::string f = "%" + cflags;
+        std::string f = "%" + flags;
         if (width) f += std::to_string(width);
         f += "." + std::to_string(precision < 0 ? 6 : precision);
         f.push_back(conv);

@@ -86,19 +86,9 @@ std::string format_value(const Value& v, const std::string& spec_text) {
   bool integral_type = sp.type == 'd' || sp.type == 'x' || sp.type == 'X' || sp.type == 'o' || sp.type == 'b';
   if (integral_type || (!sp.type && !v.is_float())) {
     if (v.is_float()) render_error(std::string("Unknown format code '") + sp.type + "' for object of type 'float'");
-    long long n = v.as_int();
-    unsigned long long mag = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
-    std::string digits;
-    if (sp.type == 'b') {
-      do {
-        digits.insert(digits.begin(), static_cast<char>('0' + (mag & 1)));
-        mag >>= 1;
-      } while (mag);
-    } else {
-      digits = c_format(sp.type == 'x' ? "%llx" : sp.type == 'X' ? "%llX" : sp.type == 'o' ? "%llo" : "%llu", mag);
-    }
-    std::string sign = n < 0 ? "-" : sp.sign == '+' ? "+" : sp.sign == ' ' ? " " : "";
-    return align_text(sign + digits, sp, '>');
+    const long long n = v.as_int();
+    const std::string sign = n < 0 ? "-" : sp.sign == '+' ? "+" : sp.sign == ' ' ? " " : "";
+    return align_text(sign + magnitude_digits(n, sp.type), sp, '>');
   }
   double d = v.as_double();
   std::string body;

@@ -99,6 +99,9 @@ TEST_CASE("chat filter: printf-style formatting, center, filter blocks") {
   CHECK(render("{{ '%d' % 1e28 }}|{{ '%5d|%-5d|%05d|%+d|% d|%.3d|%#d' % (3, 4, -5, 6, 7, 8, 9) }}|{{ '%d %d' % (-0.5, -7.9) }}") ==
         "9999999999999999583119736832|    3|4    |-0005|+6| 7|008|9|0 -7");
   CHECK(render_error_message("{{ '%d' % (1e308 * 10) }}").find("infinity") != std::string::npos);
+  // x/X/o magnitudes with Python's sign before the prefix, down to the most negative 64-bit integer.
+  CHECK(render("{{ '%x|%X|%o|%#o|%#X|%x|%x' % (-255, 255, 8, 8, 255, 0, -9223372036854775807 - 1) }}") ==
+        "-ff|FF|10|0o10|0XFF|0|-8000000000000000");
   CHECK(render("[{{ 'ab'|center(7) }}][{{ 'abc'|center(8) }}]") == "[   ab  ][  abc   ]");
   CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim|replace('x', 'y') %} x {% endfilter %}") ==
         "AB|y");
@@ -116,6 +119,8 @@ TEST_CASE("chat filter: select/map/unique/items give lazy single-use generators 
 TEST_CASE("chat filter: str.format") {
   CHECK(error_kind("{{ '{} {0}'.format('a') }}") == ChatTemplateErrorKind::kRender);  // auto + manual numbering
   CHECK(render("{{ '{}-{n}|{:>4}|{:.2f}|{!r}|{{x}}'.format('a', 'b', 3.14159, 'q', n=1) }}") == "a-1|   b|3.14|'q'|{x}");
+  CHECK(render("{{ '{:b}|{:b}|{:x}|{:X}|{:o}|{:d}|{:+d}|{: d}|{:b}'.format(5, 0, 255, 255, 8, -12, 3, 4, -5) }}") ==
+        "101|0|ff|FF|10|-12|+3| 4|-101");
   // As '%' formatting (above): long conversions whole, widths and precisions past 65536 too big.
   CHECK(render("{{ '{:600d}'.format(7)|length }} {{ '{:.600f}'.format(1.5)|length }} {{ '{:<700}|'.format('a')|length }}") ==
         "600 602 701");
