@@ -87,6 +87,8 @@ CudaExecutor::CudaExecutor(const Model& model, const ExecutorOptions& options, S
   decode_waves_ = env_int("DYNAMO_DECODE_WAVES", 0, 0, kMaxDecodeWaves);  // 0: by batch (decode_splits())
   // -1 the default (decode_attention_mode()), else 0 plain, 1 prefetch, 2 + RoPE, 3 + combine.
   decode_mode_ = env_int("DYNAMO_DECODE_ATTN", -1, -1, 3);
+  // 1: the norms between two skinny products split over them (1 row, cuda_forward.cpp), 0: norm kernels.
+  split_norms_ = env_int("DYNAMO_SPLIT_NORMS", 1, 0, 1) == 1;
   if (const char* e = std::getenv("DYNAMO_KV_SEND_AFTER")) {
     const std::string point = e;
     if (point != "store" && point != "attention")
@@ -194,6 +196,7 @@ void CudaExecutor::allocate_activations(int tokens, int seqs, int width) {
   take(reinterpret_cast<void**>(&sample_work_), S * V * 4);
   take(reinterpret_cast<void**>(&part_acc_), partials * D * 4);
   take(reinterpret_cast<void**>(&part_ml_), partials * 2 * 4);
+  take(reinterpret_cast<void**>(&norm_parts_), (H / 8) * 4);
   take(reinterpret_cast<void**>(&split_counters_), S * c.num_kv_heads * 4);
   take(reinterpret_cast<void**>(&rope_cs_), T * size_t(c.rotary_dim / 2) * sizeof(float2));
   take(reinterpret_cast<void**>(&meta_dev_), layout.total * 4);

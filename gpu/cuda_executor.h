@@ -138,6 +138,7 @@ class CudaExecutor final : public Executor {
   int max_model_len_ = 0;
   int decode_waves_ = 0;   // decode attention: blocks per multiprocessor the splits aim for (0: auto)
   int decode_mode_ = -1;   // DYNAMO_DECODE_ATTN: a DecodeAttentionMode, or -1 for decode_attention_mode()
+  bool split_norms_ = true;  // DYNAMO_SPLIT_NORMS (cuda_forward.cpp)
 
   // KV cache: [layer][K or V][block][block_size][kv_heads][head_dim] in one allocation.
   __nv_bfloat16* kv_ = nullptr;
@@ -151,6 +152,7 @@ class CudaExecutor final : public Executor {
                 *gate_up_ = nullptr, *mlp_act_ = nullptr, *last_ = nullptr;
   float *logits_shard_ = nullptr, *logits_gather_ = nullptr;  // TP: [S][vocab_rows], [tp][S][vocab_rows]
   float *logits_ = nullptr, *sample_work_ = nullptr, *part_acc_ = nullptr, *part_ml_ = nullptr;
+  float* norm_parts_ = nullptr;  // split norms' partial sums of squares [hidden / 8] (gemv.cuh)
   int32_t* split_counters_ = nullptr;  // decode attention, mode kCombine
   float2* rope_cs_ = nullptr;          // the step's RoPE cos/sin table [tokens][rotary_dim / 2]
   int32_t* meta_dev_ = nullptr;

@@ -1,7 +1,8 @@
 // The CUDA executor's forward pass: embedding, then per layer norm -> fused QKV (+ bias, before the
 // rounding) -> (q/k norm) -> RoPE + KV store -> paged attention -> o_proj -> norm -> fused gate/up ->
-// SwiGLU -> down, then the final norm and the lm_head over the rows that are sampled. No host
-// synchronisation inside.
+// SwiGLU -> down, then the final norm and the lm_head over the rows that are sampled (at 1 row each
+// norm between two products is split over them, with no kernel of its own). No host synchronisation
+// inside.
 // As a TP rank: vocab-shard embedding + all-reduce, all-reduce after o_proj and after down, and the
 // vocab-shard logits all-gathered into the full rows on rank 0 (sampling stays whole on rank 0).
 #include <algorithm>
@@ -98,11 +99,21 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   const bool attn_products = !(skip_ & kSkipAttnProducts), mlp_products = !(skip_ & kSkipMlpProducts);
   // The decode split kernel rotates q and the new k and stores the new K/V itself (mode >= kRope).
   const bool rope_in_attention = decode && dp.mode >= DecodeAttentionMode::kRope;
+  // At 1 row (batch-1 decode) the norms between two products are split over them (gemv.cuh's
+  // SplitNorm: o_proj -> gate/up, and down -> the next layer's QKV), so no norm kernel runs there; not
+  // on a TP rank, whose products are partial sums until the all-reduce.
+  const bool split = split_norms_ && shard_.size == 1 && norms && attn_products && mlp_products &&
+                     linear_->takes_split_norm(T, H) && qd % 8 == 0 && I % 8 == 0;
+  auto split_norm = [&](const __nv_bfloat16* weight) { return SplitNorm{residual_, weight, normed_, norm_parts_, eps}; };
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);
-    if (norms) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
-    if (attn_products) linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd, w.qkv_bias);
+    if (split && l > 0) {
+      linear_->forward_norm_end(split_norm(w.input_norm), w.qkv, qkv_, T, H, qkvd, w.qkv_bias);
+    } else {
+      if (norms) add_rms_norm(residual_, l == 0 ? nullptr : proj_, w.input_norm, normed_, T, H, eps, stream_);
+      if (attn_products) linear_->forward(normed_, w.qkv, qkv_, T, H, qkvd, w.qkv_bias);
+    }
     if (prefetch) prefetch_weights(w.o, o_bytes, op);
     if (w.q_norm) {
       head_rms_norm(qkv_, w.q_norm, T, qkvd, 0, nq, D, eps, stream_);
@@ -122,15 +133,23 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
       attention_prefill(pp, stream_);
     }
     if (sends && send_after_attention_) send_layer(*sends, l);
-    if (attn_products) linear_->forward(attn_, w.o, proj_, T, qd, H);
-    all_reduce(proj_, size_t(T) * H);
-    if (norms) add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
-    if (mlp_products && !linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
-      linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
-      swiglu(gate_up_, mlp_act_, T, I, stream_);
+    if (split) {
+      linear_->forward_norm_begin(attn_, w.o, T, qd, H, split_norm(w.post_norm));
+      linear_->forward_norm_end_swiglu(split_norm(w.post_norm), w.gate_up, mlp_act_, T, H, I);
+    } else {
+      if (attn_products) linear_->forward(attn_, w.o, proj_, T, qd, H);
+      all_reduce(proj_, size_t(T) * H);
+      if (norms) add_rms_norm(residual_, proj_, w.post_norm, normed_, T, H, eps, stream_);
+      if (mlp_products && !linear_->forward_swiglu(normed_, w.gate_up, mlp_act_, T, H, I)) {
+        linear_->forward(normed_, w.gate_up, gate_up_, T, H, 2 * I);
+        swiglu(gate_up_, mlp_act_, T, I, stream_);
+      }
     }
     if (prefetch && next && qkv_beside_down) prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
-    if (mlp_products) linear_->forward(mlp_act_, w.down, proj_, T, I, H);
+    if (split && next)
+      linear_->forward_norm_begin(mlp_act_, w.down, T, I, H, split_norm(weights_.layers[l + 1].input_norm));
+    else if (mlp_products)
+      linear_->forward(mlp_act_, w.down, proj_, T, I, H);
     if (prefetch && next && mode == L2Prefetch::kQkvAfterDown)
       prefetch_weights(weights_.layers[l + 1].qkv, qkv_head, op);
     all_reduce(proj_, size_t(T) * H);

@@ -51,8 +51,29 @@ void Linear::forward_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* 
 
 bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows,
                             int in, int inter) {
-  if (rows < 1 || rows > 2 || rows > gemv_max_rows_ || in % 8 != 0) return false;
+  if (!takes_fused(rows, in)) return false;
   gemv_swiglu(x, gate_up, act, rows, in, inter, stream_);
+  return true;
+}
+
+bool Linear::forward_norm_begin(const __nv_bfloat16* x, const __nv_bfloat16* w, int rows, int in, int out,
+                                const SplitNorm& norm) {
+  if (!takes_split_norm(rows, out) || in % 8 != 0) return false;
+  gemv_norm_begin(x, w, rows, in, out, norm, stream_);
+  return true;
+}
+
+bool Linear::forward_norm_end(const SplitNorm& norm, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in,
+                              int out, const __nv_bfloat16* bias) {
+  if (!takes_split_norm(rows, in)) return false;
+  gemv_norm_end(norm, w, y, rows, in, out, stream_, bias);
+  return true;
+}
+
+bool Linear::forward_norm_end_swiglu(const SplitNorm& norm, const __nv_bfloat16* gate_up, __nv_bfloat16* act,
+                                     int rows, int in, int inter) {
+  if (!takes_split_norm(rows, in)) return false;
+  gemv_norm_end_swiglu(norm, gate_up, act, rows, in, inter, stream_);
   return true;
 }
 

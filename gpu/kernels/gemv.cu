@@ -1,9 +1,13 @@
 // Skinny-product kernels: one warp per output column n (one row of W, or the gate and up rows of the
 // fused SwiGLU product), 16-byte loads, four loads in flight per lane, x read through the read-only
-// cache (it is small and shared by every warp). Launched with PDL: each warp's first weight loads are
-// issued before pdl_wait, while the kernels before it finish (with the early trigger of pdl.cuh,
-// possibly several kernels before it).
+// cache (it is small and shared by every warp). A residual add + RMSNorm between two products is
+// split over them (SplitNorm in gemv.cuh): the first's epilogue adds its output to the residual, scales
+// it by the norm weight and sums its squares per block; the second sums those partials and scales its
+// dot products by the row's rsqrt, so no norm kernel stands between them. Launched with PDL: each
+// warp's first weight loads are issued before pdl_wait, while the kernels before it finish (with the
+// early trigger of pdl.cuh, possibly several kernels before it).
 #include <stdexcept>
+#include <string>
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels/device_utils.cuh"
@@ -20,6 +24,9 @@ constexpr int kUnroll = 4;  // 16-byte weight loads in flight per lane (over the
 // decode step 5.94 vs 5.94 ms), 16 slower (6.39 ms: 128 registers, half the resident blocks); a longer
 // stretch copied to shared memory by cp.async (16-64 KB a block) slower still (docs/PERFORMANCE.md).
 constexpr int kPreloads = 4;
+
+// Resident blocks a multiprocessor the split norm's kernels are compiled for (gemv_norm_kernel).
+constexpr int kNormMinBlocks = 6;
 
 __device__ __forceinline__ void store_out(bf16* y, float v) { *y = __float2bfloat16(v); }
 __device__ __forceinline__ void store_out(float* y, float v) { *y = v; }
@@ -49,11 +56,17 @@ struct SwigluEpilogue {
   }
 };
 
+// Which half of a split norm a product does (SplitNorm).
+enum class NormPart { kNone, kBegin, kEnd };
+
 // Warp n reads rows n + r * row_step (r < Epi::kRows) of w and dots them with the M rows of x; lane
-// l takes the 16-byte pieces l, l + 32, ... in increasing order.
-template <int M, typename Epi>
-__global__ void __launch_bounds__(kWarps * 32)
-    gemv_kernel(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi) {
+// l takes the 16-byte pieces l, l + 32, ... in increasing order. The split norm's halves (M = 1):
+// kBegin, every warp has an output (cols % kWarps == 0) and the epilogue is the norm's first half (epi
+// unused); kEnd, the sums are scaled by the rsqrt of the partials before epi.
+template <int M, typename Epi, NormPart Part>
+__device__ __forceinline__ void gemv_body(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi,
+                                          const SplitNorm& norm) {
+  static_assert(Part == NormPart::kNone || M == 1, "the split norm is for one row");
   constexpr int R = Epi::kRows;
   constexpr int PRE = kPreloads / R;  // pieces per row requested before the wait
   constexpr int U = kUnroll / R;      // pieces per row per loop step
@@ -74,6 +87,11 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
   pdl_wait();
   if (n >= cols) return;
+  float res_n = 0.f, g_n = 0.f;  // kBegin: this warp's residual entry and norm weight, read early
+  if (Part == NormPart::kBegin && lane == 0) {
+    g_n = __bfloat162float(norm.weight[n]);
+    res_n = __bfloat162float(norm.residual[n]);
+  }
   const uint4* xr = reinterpret_cast<const uint4*>(x);
   float acc[R][M];
 #pragma unroll
@@ -113,20 +131,82 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int r = 0; r < R; ++r) wv[r] = __ldcs(wr[r] + k);
     fma8(wv, k);
   }
+  if constexpr (Part == NormPart::kBegin) {
+    // residual = bf16(residual + bf16(y)) as add_rms_norm, scaled = bf16(residual * weight), and the
+    // block's sum of residual^2 (its 8 warps in order).
+    __shared__ float block_sq[kWarps];
+    const float y = round_bf16(warp_sum(acc[0][0]));
+    if (lane == 0) {
+      const float r = round_bf16(res_n + y);
+      norm.residual[n] = __float2bfloat16(r);
+      norm.scaled[n] = __float2bfloat16(r * g_n);
+      block_sq[warp] = r * r;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      float sq = 0.f;
+#pragma unroll
+      for (int i = 0; i < kWarps; ++i) sq += block_sq[i];
+      norm.partials[blockIdx.x] = sq;
+    }
+    return;
+  }
+  float inv = 1.f;  // kEnd: rsqrt(mean of the squares + eps), from the begin's in / kWarps partials
+  if constexpr (Part == NormPart::kEnd) {
+    // One load in flight per lane: more would cost registers that the loop above needs.
+    const int parts = in / kWarps;
+    float sq = 0.f;
+    if (parts % 4 == 0) {
+#pragma unroll 1
+      for (int i = lane; i < parts / 4; i += 32) {
+        const float4 v = __ldg(reinterpret_cast<const float4*>(norm.partials) + i);
+        sq += (v.x + v.y) + (v.z + v.w);
+      }
+    } else {
+#pragma unroll 1
+      for (int i = lane; i < parts; i += 32) sq += __ldg(norm.partials + i);
+    }
+    inv = rsqrtf(warp_sum(sq) / float(in) + norm.eps);
+  }
 #pragma unroll
   for (int m = 0; m < M; ++m) {
     float sum[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r][m]);
+    for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r][m]) * inv;
     if (lane == 0) epi(m, n, sum);
   }
 }
 
 template <int M, typename Epi>
-void launch_rows(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi, cudaStream_t stream) {
+__global__ void __launch_bounds__(kWarps * 32)
+    gemv_kernel(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi) {
+  gemv_body<M, Epi, NormPart::kNone>(x, w, in, cols, row_step, epi, SplitNorm{});
+}
+
+// The split norm's halves (1 row) need a few more registers than the plain product: 48-56 unbounded,
+// which would cost QKV's 768 blocks a second wave on an H100. Held to the plain product's allocation,
+// 40 (6 blocks a multiprocessor; the plain 1-row end spills 8 bytes). Two rows would spill 68-116
+// bytes at 40: the split norm is for one.
+template <int M, typename Epi, NormPart Part>
+__global__ void __launch_bounds__(kWarps * 32, kNormMinBlocks)
+    gemv_norm_kernel(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi, SplitNorm norm) {
+  gemv_body<M, Epi, Part>(x, w, in, cols, row_step, epi, norm);
+}
+
+template <int M, typename Epi, NormPart Part = NormPart::kNone>
+void launch_rows(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi, cudaStream_t stream,
+                 const SplitNorm& norm = {}) {
   const dim3 grid((cols + kWarps - 1) / kWarps), block(kWarps * 32);
-  launch_pdl(gemv_kernel<M, Epi>, grid, block, 0, stream, x, w, in, cols, row_step, epi);
+  if constexpr (Part == NormPart::kNone)
+    launch_pdl(gemv_kernel<M, Epi>, grid, block, 0, stream, x, w, in, cols, row_step, epi);
+  else
+    launch_pdl(gemv_norm_kernel<M, Epi, Part>, grid, block, 0, stream, x, w, in, cols, row_step, epi, norm);
   CUDA_CHECK_LAUNCH();
+}
+
+void check_split_norm(int rows, int width, const char* what) {
+  if (rows != 1 || width % kWarps != 0)
+    throw std::invalid_argument(std::string(what) + ": 1 row and a width that is a multiple of 8");
 }
 
 template <typename Epi>
@@ -162,6 +242,27 @@ void gemv_swiglu(const bf16* x, const bf16* gate_up, bf16* y, int rows, int in, 
     case 2: return launch_rows<2>(x, gate_up, in, inter, inter, epi, stream);
     default: throw std::invalid_argument("gemv_swiglu: 1 or 2 rows");
   }
+}
+
+void gemv_norm_begin(const bf16* x, const bf16* w, int rows, int in, int out, const SplitNorm& norm,
+                     cudaStream_t stream) {
+  check_split_norm(rows, out, "gemv_norm_begin");
+  const PlainEpilogue<bf16> unused{nullptr, nullptr, out};
+  launch_rows<1, PlainEpilogue<bf16>, NormPart::kBegin>(x, w, in, out, 0, unused, stream, norm);
+}
+
+void gemv_norm_end(const SplitNorm& norm, const bf16* w, bf16* y, int rows, int in, int out, cudaStream_t stream,
+                   const bf16* bias) {
+  check_split_norm(rows, in, "gemv_norm_end");
+  const PlainEpilogue<bf16> epi{bias, y, out};
+  launch_rows<1, PlainEpilogue<bf16>, NormPart::kEnd>(norm.scaled, w, in, out, 0, epi, stream, norm);
+}
+
+void gemv_norm_end_swiglu(const SplitNorm& norm, const bf16* gate_up, bf16* y, int rows, int in, int inter,
+                          cudaStream_t stream) {
+  check_split_norm(rows, in, "gemv_norm_end_swiglu");
+  const SwigluEpilogue epi{y, inter};
+  launch_rows<1, SwigluEpilogue, NormPart::kEnd>(norm.scaled, gate_up, in, inter, inter, epi, stream, norm);
 }
 
 }  // namespace dynamo::gpu

@@ -1,5 +1,6 @@
 // Linear layers against a float64 CPU product: the skinny kernel (1..4 rows) and cuBLAS (more rows),
-// bf16 and fp32 outputs, K and N not multiples of the tile sizes. Tolerance 5e-3 relative (bf16 out).
+// bf16 and fp32 outputs, K and N not multiples of the tile sizes; the skinny kernels with an RMSNorm
+// split over them. Tolerance 5e-3 relative (bf16 out).
 #include <doctest/doctest.h>
 
 #include "gpu/kernels/gemv.cuh"
@@ -82,6 +83,87 @@ TEST_CASE("forward_swiglu equals the product followed by swiglu (1 and 2 rows)")
     }
   }
   CHECK_FALSE(lin.forward_swiglu(nullptr, nullptr, nullptr, 3, 64, 8));
+}
+
+// add_rms_norm split over two skinny products (1 row): the begin leaves residual = bf16(residual +
+// bf16(x Wp^T)), scaled = bf16(residual * g) bit for bit, and per 8 columns the sum of residual^2; the
+// end (plain with a bias, and SwiGLU) gives W scaled / rms(residual) against a float64 product of the
+// same bf16 scaled values (against the unrounded g * residual the SwiGLU output measured up to 5.1e-3
+// off). rel_err < 5e-3 as the plain product's bf16 output; a lost weight, rsqrt or residual moves it
+// by O(1).
+TEST_CASE("Linear: the residual add + RMSNorm split over the products before and after it") {
+  const uint64_t seed = fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  Linear lin(nullptr);
+  const float eps = 1e-5f;
+  for (int hidden : {64, 4096}) {
+    for (int in_p : {576, 4096}) {
+      const int out = 1000, inter = 600;
+      CAPTURE(hidden);
+      CAPTURE(in_p);
+      auto res = random_bf16_values(rng, hidden), x = random_bf16_values(rng, in_p);
+      auto wp = random_bf16_values(rng, size_t(hidden) * in_p, 0.02f), g = random_bf16_values(rng, hidden, 0.3f);
+      auto w = random_bf16_values(rng, size_t(out) * hidden, 0.05f), bias = random_bf16_values(rng, out, 0.1f);
+      auto gu = random_bf16_values(rng, size_t(2 * inter) * hidden, 0.05f);
+      Bf16Buffer d_res(hidden), d_x(in_p), d_wp(wp.size()), d_g(hidden), d_w(w.size()), d_bias(out), d_gu(gu.size());
+      Bf16Buffer d_scaled(hidden), d_y(out), d_act(inter);
+      DeviceBuffer<float> d_parts(hidden / 8);
+      d_res.upload_f(res);
+      d_x.upload_f(x);
+      d_wp.upload_f(wp);
+      d_g.upload_f(g);
+      d_w.upload_f(w);
+      d_bias.upload_f(bias);
+      d_gu.upload_f(gu);
+      for (Bf16Buffer* b : {&d_scaled, &d_y, &d_act}) b->poison();
+      d_parts.poison();
+      const SplitNorm norm{d_res.ptr(), d_g.ptr(), d_scaled.ptr(), d_parts.get(), eps};
+      REQUIRE(lin.forward_norm_begin(d_x.ptr(), d_wp.ptr(), 1, in_p, hidden, norm));
+      REQUIRE(lin.forward_norm_end(norm, d_w.ptr(), d_y.ptr(), 1, hidden, out, d_bias.ptr()));
+      REQUIRE(lin.forward_norm_end_swiglu(norm, d_gu.ptr(), d_act.ptr(), 1, hidden, inter));
+      CUDA_CHECK(cudaDeviceSynchronize());
+      // The begin: the residual against a float64 product (one bf16 rounding of it apart at most), then
+      // everything after it from the device's residual, exactly where the arithmetic is the same.
+      const std::vector<float> r = d_res.download_f();
+      std::vector<double> ref_r(hidden);
+      for (int n = 0; n < hidden; ++n) {
+        double p = 0;
+        for (int k = 0; k < in_p; ++k) p += double(x[k]) * wp[size_t(n) * in_p + k];
+        ref_r[n] = res[n] + p;
+      }
+      CHECK(rel_err(r, ref_r) < 5e-3);
+      std::vector<float> scaled(hidden), parts(hidden / 8, 0.f);
+      double ss = 0;
+      for (int n = 0; n < hidden; ++n) {
+        scaled[n] = rb(r[n] * g[n]);
+        parts[n / 8] += r[n] * r[n];
+        ss += double(r[n]) * r[n];
+      }
+      CHECK(d_scaled.download_f() == scaled);
+      CHECK(rel_err(d_parts.download(), parts) < 1e-6);
+      const double inv = 1.0 / std::sqrt(ss / hidden + eps);
+      auto dot = [&](const std::vector<float>& m, int n) {
+        double acc = 0;
+        for (int k = 0; k < hidden; ++k) acc += double(scaled[k]) * inv * m[size_t(n) * hidden + k];
+        return acc;
+      };
+      std::vector<double> ref_y(out), ref_act(inter);
+      for (int n = 0; n < out; ++n) ref_y[n] = dot(w, n) + bias[n];
+      for (int n = 0; n < inter; ++n) {
+        const float gb = rb(float(dot(gu, n))), ub = rb(float(dot(gu, inter + n)));
+        ref_act[n] = rb(gb / (1.f + std::exp(-gb))) * ub;
+      }
+      CHECK(rel_err(d_y.download_f(), ref_y) < 5e-3);
+      CHECK(rel_err(d_act.download_f(), ref_act) < 5e-3);
+    }
+  }
+  const SplitNorm none{};
+  CHECK_FALSE(lin.forward_norm_begin(nullptr, nullptr, 2, 64, 64, none));  // one row only
+  CHECK_FALSE(lin.forward_norm_end(none, nullptr, nullptr, 2, 64, 8));
+  CHECK_FALSE(lin.forward_norm_end_swiglu(none, nullptr, nullptr, 1, 60, 8));  // width not a multiple of 8
+  lin.set_gemv_max_rows(0);  // everything through cuBLAS: no skinny kernel to split the norm over
+  CHECK_FALSE(lin.forward_norm_end(none, nullptr, nullptr, 1, 64, 8));
 }
 
 // A bias is added before the product's one rounding to bf16 (transformers' addmm), not after it:
