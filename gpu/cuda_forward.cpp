@@ -104,7 +104,9 @@ void CudaExecutor::forward(const Meta& m, bool decode, bool graph_rows, const St
   // on a TP rank, whose products are partial sums until the all-reduce.
   const bool split = split_norms_ && shard_.size == 1 && norms && attn_products && mlp_products &&
                      linear_->takes_split_norm(T, H) && qd % 8 == 0 && I % 8 == 0;
-  auto split_norm = [&](const __nv_bfloat16* weight) { return SplitNorm{residual_, weight, normed_, norm_parts_, eps}; };
+  auto split_norm = [&](const __nv_bfloat16* weight) {
+    return SplitNorm{residual_, weight, normed_, norm_parts_, eps};
+  };
   for (int l = 0; l < int(c.num_layers); ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool next = l + 1 < int(c.num_layers);

@@ -1,6 +1,9 @@
 // cuBLAS GEMM calls for the executor's linear layers (row-major activations, [out, in] weights).
 #include "gpu/linear.h"
 
+#include <stdexcept>
+#include <string>
+
 #include "gpu/cuda_check.h"
 #include "gpu/env_int.h"
 #include "gpu/kernels/elementwise.cuh"
@@ -56,25 +59,28 @@ bool Linear::forward_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up
   return true;
 }
 
-bool Linear::forward_norm_begin(const __nv_bfloat16* x, const __nv_bfloat16* w, int rows, int in, int out,
+// The skinny kernel itself checks the row count and widths (gemv.cuh); here only whether products of
+// this many rows go to it at all.
+static void require_split_norm(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(std::string("Linear::") + what + ": not a product takes_split_norm() takes");
+}
+
+void Linear::forward_norm_begin(const __nv_bfloat16* x, const __nv_bfloat16* w, int rows, int in, int out,
                                 const SplitNorm& norm) {
-  if (!takes_split_norm(rows, out) || in % 8 != 0) return false;
+  require_split_norm(takes_split_norm(rows, out) && in % 8 == 0, "forward_norm_begin");
   gemv_norm_begin(x, w, rows, in, out, norm, stream_);
-  return true;
 }
 
-bool Linear::forward_norm_end(const SplitNorm& norm, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in,
+void Linear::forward_norm_end(const SplitNorm& norm, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in,
                               int out, const __nv_bfloat16* bias) {
-  if (!takes_split_norm(rows, in)) return false;
+  require_split_norm(takes_split_norm(rows, in), "forward_norm_end");
   gemv_norm_end(norm, w, y, rows, in, out, stream_, bias);
-  return true;
 }
 
-bool Linear::forward_norm_end_swiglu(const SplitNorm& norm, const __nv_bfloat16* gate_up, __nv_bfloat16* act,
+void Linear::forward_norm_end_swiglu(const SplitNorm& norm, const __nv_bfloat16* gate_up, __nv_bfloat16* act,
                                      int rows, int in, int inter) {
-  if (!takes_split_norm(rows, in)) return false;
+  require_split_norm(takes_split_norm(rows, in), "forward_norm_end_swiglu");
   gemv_norm_end_swiglu(norm, gate_up, act, rows, in, inter, stream_);
-  return true;
 }
 
 void Linear::clear_bias_plans() {

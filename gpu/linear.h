@@ -34,20 +34,20 @@ class Linear {
                       int inter);
 
   // add_rms_norm split over two skinny products (gemv.cuh's SplitNorm): the product before the norm
-  // (out = the norm's width) and the one after it, plain or SwiGLU (in = that width). Each returns
-  // false (and does nothing) unless takes_split_norm(rows, width).
-  bool forward_norm_begin(const __nv_bfloat16* x, const __nv_bfloat16* w, int rows, int in, int out,
+  // (out = the norm's width) and the one after it, plain or SwiGLU (in = that width). Callers ask
+  // takes_split_norm(rows, width) first; anything else throws std::invalid_argument.
+  void forward_norm_begin(const __nv_bfloat16* x, const __nv_bfloat16* w, int rows, int in, int out,
                           const SplitNorm& norm);
-  bool forward_norm_end(const SplitNorm& norm, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
+  void forward_norm_end(const SplitNorm& norm, const __nv_bfloat16* w, __nv_bfloat16* y, int rows, int in, int out,
                         const __nv_bfloat16* bias = nullptr);
-  bool forward_norm_end_swiglu(const SplitNorm& norm, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows,
+  void forward_norm_end_swiglu(const SplitNorm& norm, const __nv_bfloat16* gate_up, __nv_bfloat16* act, int rows,
                                int in, int inter);
   // Whether the fused skinny products take this many rows of this width (in, or the norm's width):
   // forward_swiglu 1 or 2, the split norm's 1 (takes_split_norm).
   bool takes_fused(int rows, int width) const {
     return rows >= 1 && rows <= 2 && rows <= gemv_max_rows_ && width % 8 == 0;
   }
-  bool takes_split_norm(int rows, int width) const { return rows == 1 && takes_fused(rows, width); }
+  bool takes_split_norm(int rows, int width) const { return rows == 1 && width % 32 == 0 && takes_fused(rows, width); }
 
   cublasHandle_t handle() const { return handle_; }
   // The cuBLASLt bias plans bias_plan() keeps at most, and how many it keeps now (for tests).

@@ -153,18 +153,13 @@ __device__ __forceinline__ void gemv_body(const bf16* x, const bf16* w, int in, 
   }
   float inv = 1.f;  // kEnd: rsqrt(mean of the squares + eps), from the begin's in / kWarps partials
   if constexpr (Part == NormPart::kEnd) {
-    // One load in flight per lane: more would cost registers that the loop above needs.
-    const int parts = in / kWarps;
+    // One float4 of partials in flight per lane (in % 32 == 0): more would cost registers that the
+    // loop above needs.
     float sq = 0.f;
-    if (parts % 4 == 0) {
 #pragma unroll 1
-      for (int i = lane; i < parts / 4; i += 32) {
-        const float4 v = __ldg(reinterpret_cast<const float4*>(norm.partials) + i);
-        sq += (v.x + v.y) + (v.z + v.w);
-      }
-    } else {
-#pragma unroll 1
-      for (int i = lane; i < parts; i += 32) sq += __ldg(norm.partials + i);
+    for (int i = lane; i < in / (4 * kWarps); i += 32) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(norm.partials) + i);
+      sq += (v.x + v.y) + (v.z + v.w);
     }
     inv = rsqrtf(warp_sum(sq) / float(in) + norm.eps);
   }
@@ -185,8 +180,8 @@ __global__ void __launch_bounds__(kWarps * 32)
 
 // The split norm's halves (1 row) need a few more registers than the plain product: 48-56 unbounded,
 // which would cost QKV's 768 blocks a second wave on an H100. Held to the plain product's allocation,
-// 40 (6 blocks a multiprocessor; the plain 1-row end spills 8 bytes). Two rows would spill 68-116
-// bytes at 40: the split norm is for one.
+// 40 (6 blocks a multiprocessor; the plain 1-row end spills 8 bytes). Two rows would spill 16-88
+// bytes (loads 32-116) at 40: the split norm is for one.
 template <int M, typename Epi, NormPart Part>
 __global__ void __launch_bounds__(kWarps * 32, kNormMinBlocks)
     gemv_norm_kernel(const bf16* x, const bf16* w, int in, int cols, int row_step, Epi epi, SplitNorm norm) {
@@ -205,8 +200,8 @@ void launch_rows(const bf16* x, const bf16* w, int in, int cols, int row_step, E
 }
 
 void check_split_norm(int rows, int width, const char* what) {
-  if (rows != 1 || width % kWarps != 0)
-    throw std::invalid_argument(std::string(what) + ": 1 row and a width that is a multiple of 8");
+  if (rows != 1 || width % (4 * kWarps) != 0)
+    throw std::invalid_argument(std::string(what) + ": 1 row and a width that is a multiple of 32");
 }
 
 template <typename Epi>

@@ -21,7 +21,7 @@ void gemv_f32(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, int rows
 void gemv_swiglu(const __nv_bfloat16* x, const __nv_bfloat16* gate_up, __nv_bfloat16* y, int rows, int in,
                  int inter, cudaStream_t stream);
 
-// add_rms_norm between two skinny products, split over them (1 row, width H a multiple of 8): the
+// add_rms_norm between two skinny products, split over them (1 row, width H a multiple of 32): the
 // first (gemv_norm_begin, out = H) leaves residual = bf16(residual + bf16(x W^T)) (add_rms_norm's add),
 // scaled = bf16(residual * weight), and partials = each block of 8 columns' sum of residual^2; the
 // second (gemv_norm_end*, in = H) reads scaled as its x and multiplies its dot products by

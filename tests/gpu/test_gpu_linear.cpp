@@ -119,9 +119,10 @@ TEST_CASE("Linear: the residual add + RMSNorm split over the products before and
       for (Bf16Buffer* b : {&d_scaled, &d_y, &d_act}) b->poison();
       d_parts.poison();
       const SplitNorm norm{d_res.ptr(), d_g.ptr(), d_scaled.ptr(), d_parts.get(), eps};
-      REQUIRE(lin.forward_norm_begin(d_x.ptr(), d_wp.ptr(), 1, in_p, hidden, norm));
-      REQUIRE(lin.forward_norm_end(norm, d_w.ptr(), d_y.ptr(), 1, hidden, out, d_bias.ptr()));
-      REQUIRE(lin.forward_norm_end_swiglu(norm, d_gu.ptr(), d_act.ptr(), 1, hidden, inter));
+      REQUIRE(lin.takes_split_norm(1, hidden));
+      lin.forward_norm_begin(d_x.ptr(), d_wp.ptr(), 1, in_p, hidden, norm);
+      lin.forward_norm_end(norm, d_w.ptr(), d_y.ptr(), 1, hidden, out, d_bias.ptr());
+      lin.forward_norm_end_swiglu(norm, d_gu.ptr(), d_act.ptr(), 1, hidden, inter);
       CUDA_CHECK(cudaDeviceSynchronize());
       // The begin: the residual against a float64 product (one bf16 rounding of it apart at most), then
       // everything after it from the device's residual, exactly where the arithmetic is the same.
@@ -159,11 +160,14 @@ TEST_CASE("Linear: the residual add + RMSNorm split over the products before and
     }
   }
   const SplitNorm none{};
-  CHECK_FALSE(lin.forward_norm_begin(nullptr, nullptr, 2, 64, 64, none));  // one row only
-  CHECK_FALSE(lin.forward_norm_end(none, nullptr, nullptr, 2, 64, 8));
-  CHECK_FALSE(lin.forward_norm_end_swiglu(none, nullptr, nullptr, 1, 60, 8));  // width not a multiple of 8
+  CHECK_FALSE(lin.takes_split_norm(2, 64));  // one row only
+  CHECK_THROWS_AS(lin.forward_norm_begin(nullptr, nullptr, 2, 64, 64, none), std::invalid_argument);
+  CHECK_THROWS_AS(lin.forward_norm_end(none, nullptr, nullptr, 2, 64, 8), std::invalid_argument);
+  CHECK_FALSE(lin.takes_split_norm(1, 40));  // width not a multiple of 32
+  CHECK_THROWS_AS(lin.forward_norm_end_swiglu(none, nullptr, nullptr, 1, 40, 8), std::invalid_argument);
   lin.set_gemv_max_rows(0);  // everything through cuBLAS: no skinny kernel to split the norm over
-  CHECK_FALSE(lin.forward_norm_end(none, nullptr, nullptr, 1, 64, 8));
+  CHECK_FALSE(lin.takes_split_norm(1, 64));
+  CHECK_THROWS_AS(lin.forward_norm_end(none, nullptr, nullptr, 1, 64, 8), std::invalid_argument);
 }
 
 // A bias is added before the product's one rounding to bf16 (transformers' addmm), not after it:
